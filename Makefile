@@ -1,0 +1,43 @@
+# Hotline: the two commands are `make run` and `make test`; everything else is for developers.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+IVR := $(VENV)/bin/ivr
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+asyncpg://ivr:ivr@127.0.0.1:5432/ivr_test
+
+.PHONY: run test lint bench system-deps postgres clean
+
+$(PY):
+	bash scripts/system-deps.sh
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+$(STAMP): setup.cfg pyproject.toml | $(PY)
+	bash scripts/system-deps.sh
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+run: $(STAMP)
+	$(IVR) serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ivr tests bench
+	$(VENV)/bin/mypy
+
+postgres:
+	bash scripts/start-postgres.sh
+
+test: $(STAMP) postgres
+	$(VENV)/bin/ruff check ivr tests bench
+	$(VENV)/bin/mypy
+	IVR_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

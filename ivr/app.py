@@ -1,0 +1,202 @@
+"""The only place that wires concrete classes together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ivr.config import Settings, parse_hostport
+from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
+from ivr.flow.prompts import plan_texts
+from ivr.flow.runner import CallRunner
+from ivr.metrics import Metrics
+from ivr.speech.tts import PromptRenderer
+from ivr.store.db import make_engine, upgrade
+from ivr.store.repo import CallQueries, DialplanRepository
+from ivr.store.writer import CallRecorder, EventWriter
+from ivr.telephony.agi import AgiServer
+from ivr.telephony.call import Prompt
+from ivr.web.app import build_web_app
+
+_LOG = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+def prepare(settings: Settings) -> list[str]:
+    """Create the data dir's folders and bring the schema up to date (before any loop runs).
+
+    Returns what was created, for the command to tell the user.
+    """
+    made = []
+    for folder in (settings.var_dir, settings.recordings_dir, settings.sounds_dir):
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            made.append(f"created {folder}")
+    applied = upgrade(settings.database_url)
+    if applied:
+        made.append(f"database schema migrated to {applied[-1]} ({_safe_url(settings)})")
+    return made
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def make_renderer(settings: Settings) -> PromptRenderer:
+    p = settings.prompts
+    return PromptRenderer(sounds_dir=settings.sounds_dir, asterisk_dir=settings.asterisk_sounds_dir,
+                          voices=p.voices, rate=p.rate, render_timeout=p.render_timeout)
+
+
+class RenderedPrompts:
+    """PromptSource over the renderer: a prompt is played only once its file exists."""
+
+    def __init__(self, renderer: PromptRenderer) -> None:
+        self._renderer = renderer
+
+    async def prompt(self, text: str, language: str) -> Prompt:
+        audio = self._renderer.cached(text, language) or await self._renderer.ensure(text, language)
+        return Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.key)
+
+
+class MetricsStats:
+    """CallStats over Prometheus metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def call_started(self, transport: str) -> None:
+        self._m.active_calls.labels(transport).inc()
+
+    def call_ended(self, transport: str, outcome: str, error_code: str | None) -> None:
+        self._m.active_calls.labels(transport).dec()
+        self._m.calls.labels(transport, outcome).inc()
+        if error_code:
+            self._m.errors.labels(error_code).inc()
+
+
+class Hotline:
+    """One ``ivr serve`` process: store, dialplans, prompts, FastAGI and HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.engine = make_engine(settings.database_url)
+        self.dialplans = DialplanRepository(self.engine)
+        self.calls = CallQueries(self.engine)
+        self.registry = DialplanRegistry(self.dialplans)
+        self.renderer = make_renderer(settings)
+        self.prompts = RenderedPrompts(self.renderer)
+        self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds)
+        self.runner = CallRunner(
+            plans=self.registry, prompts=self.prompts,
+            call_log=lambda call_id: CallRecorder(self.writer, call_id),
+            store_healthy=lambda: self.writer.healthy, stats=MetricsStats(self.metrics),
+            default_queue=settings.dialplans.default_queue,
+            default_language=settings.dialplans.default_language,
+            apology=settings.dialplans.apology,
+        )
+        self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe)
+        self.ready = False
+        self.agi_address: tuple[str, int] | None = None
+        self.http_address: tuple[str, int] | None = None
+        self._http: web.AppRunner | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {"active_calls": self.agi.active, "store_healthy": self.writer.healthy,
+                "dialplans": {k: v.version for k, v in self.registry.plans.items()}}
+
+    async def load_dialplans(self) -> list[str]:
+        """Publish dialplans/ on first start, then load the live versions."""
+        published = await publish_folder_if_empty(self.dialplans, self.settings.dialplans.dir)
+        await self.registry.refresh()
+        return [f"published {v.dialplan_id} version {v.version} from "
+                f"{self.settings.dialplans.dir}" for v in published]
+
+    def prompt_texts(self) -> list[tuple[str, str]]:
+        texts = {pair for p in self.registry.plans.values() for pair in plan_texts(p.plan)}
+        texts |= {(text, lang) for lang, text in self.settings.dialplans.apology.items()
+                  if lang in self.settings.prompts.voices}
+        return sorted(texts)
+
+    async def render_prompts(self, progress: Progress | None = None) -> int:
+        rendered = await self.renderer.render_all(self.prompt_texts(), progress)
+        return len(rendered)
+
+    async def start(self, progress: Progress | None = None) -> list[str]:
+        notes = [] if self.registry.plans else await self.load_dialplans()
+        await self.render_prompts(progress)
+        self.agi_address = await self.agi.start(self.runner)
+        self._http = web.AppRunner(build_web_app(
+            self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status),
+            access_log=None)
+        await self._http.setup()
+        host, port = parse_hostport(self.settings.http.bind)
+        site = web.TCPSite(self._http, host, port)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.http_address = sockets[0].getsockname()[:2] if sockets else (host, port)
+        return notes
+
+    @contextlib.asynccontextmanager
+    async def running(self, progress: Progress | None = None) -> AsyncIterator[Hotline]:
+        """Start everything; on exit drain calls, flush the store and close."""
+        try:
+            await self.start(progress)
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self.writer.run(), name="ivr-writer")
+                watcher = tg.create_task(
+                    self.registry.watch(self.settings.dialplans.poll_seconds), name="ivr-watch")
+                self.ready = True
+                try:
+                    yield self
+                finally:
+                    self.ready = False
+                    left = await self.agi.drain(self.settings.drain_seconds)
+                    if left:
+                        _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
+                    watcher.cancel()
+                    writer.cancel()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.cleanup()
+        await self.renderer.aclose()
+        await self.engine.dispose()
+
+
+async def serve(settings: Settings, *, announce: Callable[[str], None],
+                progress: Progress | None = None) -> int:
+    """``ivr serve``: run until SIGTERM/SIGINT, then drain calls in progress and exit."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    hotline = Hotline(settings)
+    for note in await hotline.load_dialplans():
+        announce(note)
+    if not hotline.registry.plans:
+        announce(f"warning: no valid dialplan in {settings.dialplans.dir}; every call goes to "
+                 f"queue {settings.dialplans.default_queue}")
+    async with hotline.running(progress):
+        agi = hotline.agi_address
+        http = hotline.http_address
+        announce(f"FastAGI on agi://{agi[0]}:{agi[1]}/<dialplan id>" if agi else "FastAGI down")
+        if http:
+            announce(f"Web on http://{http[0]}:{http[1]}/  (health /healthz, metrics /metrics)")
+        announce("Hotline is ready. Ctrl-C or SIGTERM drains calls in progress and stops.")
+        await stop.wait()
+        announce(f"stopping: draining {hotline.agi.active} call(s) "
+                 f"(up to {settings.drain_seconds:.0f} s)")
+    return 0

@@ -1,0 +1,336 @@
+"""The ``ivr`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from ivr import __version__
+from ivr.config import Settings, load_settings
+from ivr.errors import IvrError
+from ivr.logs import setup_logging
+
+EPILOG = """\
+Everyday use:
+  ivr serve                                   answer calls (FastAGI 127.0.0.1:4573, web :8080)
+  ivr dialplan check dialplans/*.yaml         find every problem, as FILE:LINE: message
+  ivr dialplan publish dialplans/hotline.yaml make it live; calls in progress keep their version
+  ivr dialplan history hotline                every published version
+  ivr dialplan rollback hotline [--to 3]      put an earlier version live again
+  ivr prompts render                          pre-render every prompt for Asterisk
+  ivr calls list / ivr calls show ID          what happened on recent calls
+
+State lives under --data-dir (default: the current directory): var/ holds the database,
+keys, prompt cache and spool; recordings/ the encrypted recordings. Every command creates
+what it needs. Settings: ivr.toml in the data dir, or IVR_* variables (IVR_AGI__BIND=...).
+Exit codes: 0 success, 1 the thing asked for failed, 2 bad usage or missing setup.
+"""
+
+
+class Console:
+    """Human text to stderr; with --json, one JSON document on stdout."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def say(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def result(self, data: Any, human: str | None = None) -> None:
+        if self.as_json:
+            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        elif human is not None:
+            print(human)
+
+
+def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A rich progress bar on stderr; returns (update, stop)."""
+    from rich.console import Console as RichConsole
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                   console=RichConsole(stderr=True), transient=True)
+    task = bar.add_task(label, total=None)
+    started = False
+
+    def update(done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            bar.start()
+            started = True
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coro)
+
+
+# Commands ---------------------------------------------------------------------
+def cmd_serve(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.app import prepare, serve
+
+    for note in prepare(settings):
+        out.say(note)
+    update, stop = _progress("Rendering prompts")
+
+    def progress(done: int, total: int) -> None:
+        update(done, total)
+        if done >= total:
+            stop()
+
+    try:
+        return _run(serve(settings, announce=out.say, progress=progress))
+    finally:
+        stop()
+
+
+def cmd_dialplan_check(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.dialplans import check_files
+
+    paths = [Path(p) for p in args.files]
+    loaded, problems = check_files(paths)
+    for problem in problems:
+        if not out.as_json:
+            print(problem)
+    ok = not problems
+    out.result({"ok": ok, "files": [str(p) for p in paths],
+                "dialplans": [d.plan.id for d in loaded],
+                "problems": [{"file": p.file, "line": p.line, "message": p.message}
+                             for p in problems]})
+    out.say(f"{len(paths)} file(s) checked: " + ("no problems" if ok else
+                                                 f"{len(problems)} problem(s)"))
+    return 0 if ok else 1
+
+
+async def _with_repo(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from ivr.store.db import make_engine
+    from ivr.store.repo import DialplanRepository
+
+    engine = make_engine(settings.database_url)
+    try:
+        return await work(DialplanRepository(engine))
+    finally:
+        await engine.dispose()
+
+
+def _version_json(v: Any) -> dict[str, Any]:
+    return {"id": v.dialplan_id, "version": v.version, "sha256": v.sha256,
+            "published_at": v.published_at.isoformat(), "note": v.note}
+
+
+def cmd_dialplan_publish(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.dialplans import publish
+
+    async def work(repo: Any) -> int:
+        version = await publish(repo, Path(args.file), args.note)
+        out.result(_version_json(version))
+        out.say(f"published {version.dialplan_id} version {version.version}; new calls use it "
+                "within seconds, calls in progress keep theirs")
+        return 0
+
+    return _run(_with_repo(settings, work))
+
+
+def cmd_dialplan_history(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    async def work(repo: Any) -> int:
+        versions = await repo.history(args.id)
+        if not versions:
+            out.say(f"no dialplan '{args.id}' has been published")
+            out.result({"id": args.id, "versions": []})
+            return 1
+        lines = [f"{'*' if i == 0 else ' '} v{v.version:<4} {v.published_at:%Y-%m-%d %H:%M:%S} "
+                 f"{v.sha256[:12]}  {v.note or ''}" for i, v in enumerate(versions)]
+        out.result({"id": args.id, "live": versions[0].version,
+                    "versions": [_version_json(v) for v in versions]}, "\n".join(lines))
+        return 0
+
+    return _run(_with_repo(settings, work))
+
+
+def cmd_dialplan_rollback(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.dialplans import rollback
+
+    async def work(repo: Any) -> int:
+        version = await rollback(repo, args.id, args.to)
+        out.result(_version_json(version))
+        out.say(f"{version.note}: now live as version {version.version}")
+        return 0
+
+    return _run(_with_repo(settings, work))
+
+
+def cmd_prompts_render(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.app import Hotline
+
+    async def work() -> int:
+        hotline = Hotline(settings)
+        try:
+            for note in await hotline.load_dialplans():
+                out.say(note)
+            update, stop = _progress("Rendering prompts")
+            try:
+                count = await hotline.render_prompts(update)
+            finally:
+                stop()
+            out.result({"prompts": count, "sounds_dir": str(settings.sounds_dir)},
+                       f"{count} prompt(s) ready in {settings.sounds_dir}")
+            return 0
+        finally:
+            await hotline.close()
+
+    return _run(work())
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.store.db import upgrade
+
+    applied = upgrade(settings.database_url)
+    out.result({"applied": applied}, "applied: " + ", ".join(applied) if applied
+               else "the database schema is up to date")
+    return 0
+
+
+def _calls_call(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, int]]) -> int:
+    from ivr.store.db import make_engine
+    from ivr.store.repo import CallQueries
+
+    async def go() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            return await work(CallQueries(engine))
+        finally:
+            await engine.dispose()
+
+    return _run(go())
+
+
+def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.web.app import call_json
+
+    async def work(calls: Any) -> int:
+        rows = await calls.list(limit=args.limit, outcome=args.outcome)
+        lines = [f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.transport:<6} "
+                 f"{(r.caller or '-'):<16} {r.outcome or 'active':<11} {r.queue or ''}"
+                 for r in rows]
+        out.result({"calls": [call_json(r) for r in rows]}, "\n".join(lines) or "no calls yet")
+        return 0
+
+    return _calls_call(settings, work)
+
+
+def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.web.app import call_json, event_json
+
+    async def work(calls: Any) -> int:
+        row = await calls.get(args.id)
+        if row is None:
+            out.say(f"no call {args.id}")
+            return 1
+        events = await calls.events(row.id)
+        human = [f"call {row.id}: {row.transport} from {row.caller or 'unknown'}, dialplan "
+                 f"{row.dialplan_id} v{row.dialplan_version}, outcome {row.outcome or 'active'}"
+                 + (f" ({row.queue})" if row.queue else "")]
+        human += [f"  {e.at:%H:%M:%S.%f}"[:-3] + f" {e.kind:<16} {e.node or '':<16} "
+                  f"{json.dumps(e.data, ensure_ascii=False)}" for e in events]
+        out.result({"call": call_json(row), "events": [event_json(e) for e in events]},
+                   "\n".join(human))
+        return 0
+
+    return _calls_call(settings, work)
+
+
+# Parser -------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ivr", description="Hotline: the IVR application server for a payment hotline.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", metavar="DIR", help="root of all state (default: the "
+                        "current directory, or IVR_DATA_DIR)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument("--version", action="version", version=f"ivr {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(parent: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        return p
+
+    serve = add(sub, "serve", cmd_serve, "answer calls: FastAGI for Asterisk plus the web server")
+    serve.add_argument("--agi-bind", metavar="HOST:PORT", help="FastAGI address (127.0.0.1:4573)")
+    serve.add_argument("--http-bind", metavar="HOST:PORT", help="web address (127.0.0.1:8080)")
+
+    dp = sub.add_parser("dialplan", help="check, publish, list and roll back dialplans")
+    dps = dp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = add(dps, "check", cmd_dialplan_check, "report every problem as FILE:LINE: message")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    pub = add(dps, "publish", cmd_dialplan_publish, "check a dialplan and make it the live version")
+    pub.add_argument("file", metavar="FILE")
+    pub.add_argument("--note", help="why (shown in history)")
+    hist = add(dps, "history", cmd_dialplan_history, "every published version of a dialplan")
+    hist.add_argument("id", metavar="ID")
+    rb = add(dps, "rollback", cmd_dialplan_rollback,
+             "make an earlier version live again (default: the one before the live one)")
+    rb.add_argument("id", metavar="ID")
+    rb.add_argument("--to", type=int, metavar="VERSION", help="version to go back to")
+
+    pr = sub.add_parser("prompts", help="text-to-speech prompts for Asterisk")
+    prs = pr.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add(prs, "render", cmd_prompts_render, "pre-render every prompt of the live dialplans")
+
+    db = sub.add_parser("db", help="database schema")
+    dbs = db.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add(dbs, "upgrade", cmd_db_upgrade, "apply database migrations")
+
+    calls = sub.add_parser("calls", help="find calls and what happened on them")
+    cs = calls.add_subparsers(dest="action", metavar="ACTION", required=True)
+    cl = add(cs, "list", cmd_calls_list, "recent calls, newest first")
+    cl.add_argument("--limit", type=int, default=20)
+    cl.add_argument("--outcome", choices=["self_served", "queued", "abandoned", "failed"])
+    show = add(cs, "show", cmd_calls_show, "one call with every event")
+    show.add_argument("id", metavar="ID", help="call id (or its first 6+ characters)")
+    return parser
+
+
+NEEDS_DB = {cmd_serve, cmd_dialplan_publish, cmd_dialplan_history, cmd_dialplan_rollback,
+            cmd_prompts_render, cmd_calls_list, cmd_calls_show}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "agi_bind", None):
+        overrides.setdefault("agi", {})["bind"] = args.agi_bind
+    if getattr(args, "http_bind", None):
+        overrides.setdefault("http", {})["bind"] = args.http_bind
+    if args.log_level:
+        overrides["log_level"] = args.log_level.upper()
+    out = Console(getattr(args, "json", False))
+    try:
+        settings = load_settings(args.data_dir, overrides)
+        setup_logging(settings.log_level)
+        if args.handler in NEEDS_DB and args.handler is not cmd_serve:
+            from ivr.app import prepare
+
+            for note in prepare(settings):
+                out.say(note)
+        return int(args.handler(settings, args, out))
+    except IvrError as err:
+        out.say(f"error [{err.code}]: {err.message}")
+        if out.as_json:
+            print(json.dumps({"error": {"code": err.code, "message": err.message}}))
+        return 2 if err.code.startswith(("config-", "store-bad")) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""One validated settings tree: defaults < ``ivr.toml`` < ``IVR_*`` environment < command line.
+
+Only this module reads the environment. Components receive their own section.
+Nested keys use ``__`` in the environment: ``IVR_AGI__BIND=0.0.0.0:4573``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ivr.errors import ConfigError
+
+
+def parse_hostport(value: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (IPv6 as ``[::1]:4573``) and check the port."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class AgiSettings(BaseModel):
+    """FastAGI server."""
+
+    bind: str = "127.0.0.1:4573"
+    header_timeout: float = 5.0
+    """Seconds Asterisk has to send the whole environment block."""
+    reply_timeout: float = 120.0
+    """Longest wait for any single reply (prompts plus key timeouts are shorter)."""
+    hangup_grace: float = 1.0
+    """After ``result=-1``: how long to wait for the ``HANGUP`` line that tells a hang-up."""
+    max_calls: int = 2000
+    """Connections over this many are told to go to the default queue."""
+    max_line_bytes: int = 8192
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        parse_hostport(v)
+        return v
+
+
+class HttpSettings(BaseModel):
+    """Web server: /healthz, /metrics, REST."""
+
+    bind: str = "127.0.0.1:8080"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        parse_hostport(v)
+        return v
+
+
+class PromptSettings(BaseModel):
+    """Text-to-speech prompts rendered for Asterisk."""
+
+    sounds_dir: Path | None = None
+    """Where rendered prompts are written (default DIR/var/sounds)."""
+    asterisk_dir: str | None = None
+    """The same folder as Asterisk sees it (default: sounds_dir's absolute path)."""
+    voices: dict[str, str] = Field(default_factory=lambda: {"en-US": "en-us", "zh-CN": "cmn"})
+    rate: int = 165
+    """Speaking rate in words per minute."""
+    render_timeout: float = 60.0
+
+
+class StoreSettings(BaseModel):
+    """Database."""
+
+    url: str | None = None
+    """SQLAlchemy async URL; default sqlite+aiosqlite:///DIR/var/ivr.db."""
+    flush_seconds: float = 0.05
+    """Call events are written in batches at most this old."""
+    start_timeout: float = 3.0
+
+
+class DialplanSettings(BaseModel):
+    """Dialplans: where they come from and what happens when one is missing."""
+
+    dir: Path = Path("dialplans")
+    """Folder published on first start when nothing is published yet."""
+    poll_seconds: float = 1.0
+    """How often a running server looks for newly published versions."""
+    default_queue: str = "customer_service"
+    """Where a call goes when nothing else can serve it."""
+    default_language: str = "en-US"
+    apology: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "Sorry, we cannot serve this call automatically. "
+            "Please hold while we connect you to an agent.",
+            "zh-CN": "抱歉，我们暂时无法自动处理您的来电，请稍候，正在为您转接人工客服。",
+        }
+    )
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IVR_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Path(".")
+    log_level: str = "INFO"
+    drain_seconds: float = 30.0
+    """On SIGTERM: how long calls in progress may take to finish."""
+    agi: AgiSettings = Field(default_factory=AgiSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    prompts: PromptSettings = Field(default_factory=PromptSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    dialplans: DialplanSettings = Field(default_factory=DialplanSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment beats ivr.toml, which arrives as init values.
+        return (env_settings, init_settings)
+
+    # Derived paths -------------------------------------------------------
+    @property
+    def var_dir(self) -> Path:
+        return self.data_dir / "var"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def sounds_dir(self) -> Path:
+        return (self.prompts.sounds_dir or self.var_dir / "sounds").absolute()
+
+    @property
+    def asterisk_sounds_dir(self) -> str:
+        return self.prompts.asterisk_dir or str(self.sounds_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.store.url or f"sqlite+aiosqlite:///{(self.var_dir / 'ivr.db').absolute()}"
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    data_dir: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """Build the settings tree.
+
+    The data dir comes from ``data_dir`` (``--data-dir``), else ``IVR_DATA_DIR``, else the
+    current directory. ``ivr.toml`` is read from ``IVR_CONFIG`` or ``DIR/ivr.toml``.
+    ``overrides`` (command-line flags, nested dicts) beat everything.
+    """
+    root = Path(data_dir or os.environ.get("IVR_DATA_DIR") or ".")
+    toml_path = Path(os.environ.get("IVR_CONFIG") or root / "ivr.toml")
+    values: dict[str, Any] = {}
+    if toml_path.is_file():
+        try:
+            values = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError("config-bad-toml", f"{toml_path}: {err}") from err
+    values["data_dir"] = root
+    try:
+        settings = Settings(**values)
+        if data_dir is not None:
+            settings.data_dir = Path(data_dir)
+        if overrides:
+            merged = _deep_merge(settings.model_dump(), overrides)
+            settings = Settings.model_validate(merged)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ConfigError("config-invalid", f"invalid configuration: {problems}") from err
+    return settings

@@ -1,0 +1,135 @@
+"""Publishing dialplans and keeping the running server on the newest good version."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from ivr.errors import DialplanError
+from ivr.flow.engine import PublishedPlan
+from ivr.flow.loader import LoadedDialplan, Problem, load_file, load_text
+from ivr.store.repo import DialplanRepository, DialplanVersion
+
+_LOG = logging.getLogger(__name__)
+
+
+def check_files(paths: list[Path]) -> tuple[list[LoadedDialplan], list[Problem]]:
+    """Check several files; also reports two files declaring the same id."""
+    loaded: list[LoadedDialplan] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        dialplan, found = load_file(path)
+        problems.extend(found)
+        if dialplan is None:
+            continue
+        other = seen.get(dialplan.plan.id)
+        if other is not None:
+            problems.append(Problem(str(path), 1, f"dialplan id '{dialplan.plan.id}' is also "
+                                    f"declared in {other}"))
+            continue
+        seen[dialplan.plan.id] = path
+        loaded.append(dialplan)
+    return loaded, problems
+
+
+async def publish(repo: DialplanRepository, path: Path, note: str | None = None) -> DialplanVersion:
+    """Check and publish one file; an invalid dialplan is never stored."""
+    dialplan, problems = load_file(path)
+    if dialplan is None:
+        raise DialplanError("dialplan-invalid", "\n".join(str(p) for p in problems))
+    history = await repo.history(dialplan.plan.id)
+    if history and history[0].sha256 == dialplan.sha256:
+        return history[0]  # unchanged: publishing twice does not make a new version
+    return await repo.publish(dialplan.plan.id, dialplan.source, dialplan.sha256,
+                              note or f"published from {path.name}")
+
+
+async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None) -> DialplanVersion:
+    """Publish an earlier version's text again as the newest version (history stays linear)."""
+    history = await repo.history(dialplan_id)
+    if not history:
+        raise DialplanError("dialplan-unknown", f"no dialplan '{dialplan_id}' has been published")
+    current = history[0]
+    if to is None:
+        if len(history) < 2:
+            raise DialplanError("dialplan-no-previous", f"'{dialplan_id}' has only version "
+                                f"{current.version}; nothing to roll back to")
+        target = history[1]
+    else:
+        found = next((v for v in history if v.version == to), None)
+        if found is None:
+            versions = ", ".join(str(v.version) for v in history)
+            raise DialplanError("dialplan-no-version", f"'{dialplan_id}' has no version {to} "
+                                f"(versions: {versions})")
+        target = found
+    dialplan, problems = load_text(target.source, f"{dialplan_id} v{target.version}")
+    if dialplan is None:
+        raise DialplanError("dialplan-invalid", "\n".join(str(p) for p in problems))
+    return await repo.publish(dialplan_id, target.source, target.sha256,
+                              f"rollback of v{current.version} to v{target.version}")
+
+
+async def publish_folder_if_empty(repo: DialplanRepository, folder: Path) -> list[DialplanVersion]:
+    """First start: publish every valid dialplan in ``folder`` when nothing is published yet."""
+    if await repo.live():
+        return []
+    loaded, problems = check_files(sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")))
+    for problem in problems:
+        _LOG.error("dialplan-invalid: %s", problem)
+    out = []
+    for dialplan in loaded:
+        out.append(await repo.publish(dialplan.plan.id, dialplan.source, dialplan.sha256,
+                                      f"first start: published from {folder}"))
+    return out
+
+
+class DialplanRegistry:
+    """The live version of every dialplan, swapped in as new versions are published.
+
+    A call keeps the :class:`PublishedPlan` it started with, so swapping never disturbs it.
+    """
+
+    def __init__(self, repo: DialplanRepository) -> None:
+        self._repo = repo
+        self._plans: dict[str, PublishedPlan] = {}
+        self._marker = -1
+
+    def get(self, dialplan_id: str) -> PublishedPlan | None:
+        return self._plans.get(dialplan_id)
+
+    @property
+    def plans(self) -> dict[str, PublishedPlan]:
+        return dict(self._plans)
+
+    async def refresh(self) -> bool:
+        """Load newly published versions; True when something changed."""
+        marker = await self._repo.marker()
+        if marker == self._marker:
+            return False
+        changed = False
+        for version in await self._repo.live():
+            current = self._plans.get(version.dialplan_id)
+            if current is not None and current.version == version.version:
+                continue
+            dialplan, problems = load_text(version.source, f"{version.dialplan_id} "
+                                           f"v{version.version}")
+            if dialplan is None:
+                for problem in problems:
+                    _LOG.error("dialplan-invalid: not loading %s", problem)
+                continue
+            self._plans[version.dialplan_id] = PublishedPlan.compile(dialplan.plan, version.version)
+            _LOG.info("dialplan %s version %d is live", version.dialplan_id, version.version)
+            changed = True
+        self._marker = marker
+        return changed
+
+    async def watch(self, poll_seconds: float) -> None:
+        """Poll for new versions until cancelled; a failing database only logs."""
+        while True:
+            await asyncio.sleep(poll_seconds)
+            try:
+                await self.refresh()
+            except Exception as err:  # keep serving the last good versions
+                _LOG.warning("dialplan-refresh-failed: %s", err)

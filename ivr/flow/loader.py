@@ -1,0 +1,260 @@
+"""Load and check dialplans: every problem reported as ``FILE:LINE: message``."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ivr.flow import schema
+from ivr.flow.hours import compile_schedule
+
+Path_ = tuple[str, ...]
+RESERVED_VARS = {"language", "caller", "dialed", "call_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a dialplan, where it is, and a hint."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDialplan:
+    """A dialplan that passed every check, with the text it came from."""
+
+    plan: schema.Dialplan
+    source: str
+    sha256: str
+
+
+class _Tree:
+    """YAML turned into plain data, remembering the line of every path."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[Problem] = []
+        self._loader = yaml.SafeLoader("")
+        self.data: Any = None
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 1 if mark else 1
+            detail = getattr(err, "problem", None) or str(err)
+            self.problems.append(Problem(file, line, f"YAML syntax error: {detail}"))
+            return
+        if root is None:
+            self.problems.append(Problem(file, 1, "the file is empty"))
+            return
+        self.data = self._build(root, ())
+
+    def _build(self, node: yaml.Node, path: Path_) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)  # raw text: `on`, `yes` and `1` stay strings
+                if key in out:
+                    self.problems.append(
+                        Problem(self.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                    )
+                    continue
+                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = self._build(value_node, (*path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._build(item, (*path, str(i))) for i, item in enumerate(node.value)]
+        value = self._loader.construct_object(node)
+        return value.isoformat() if isinstance(value, date | datetime) else value
+
+    def line(self, path: Path_) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+
+def _fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """Allowed field names at ``path`` inside a Dialplan (for 'did you mean' hints)."""
+    current: Any = schema.Dialplan
+    for part in path:
+        if current is schema.Dialplan and part == "nodes":
+            current = "nodes"
+        elif current == "nodes":
+            current = schema.Node
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            annotation = getattr(field, "annotation", None) if field else None
+            args = [a for a in getattr(annotation, "__args__", (annotation,)) if a]
+            current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _pydantic_problems(tree: _Tree, err: ValidationError) -> list[Problem]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(str(p) for p in e["loc"])
+        line = tree.line(loc)
+        if e["type"] == "extra_forbidden":
+            allowed = _fields(schema.Dialplan, loc[:-1])
+            close = difflib.get_close_matches(loc[-1], allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else (
+                f" (allowed: {', '.join(allowed)})" if allowed else "")
+            message = f"unknown field '{loc[-1]}'{hint}"
+        else:
+            where = ".".join(loc)
+            message = f"{where}: {e['msg']}" if where else e["msg"]
+        problems.append(Problem(tree.file, line, message))
+    return problems
+
+
+def _texts(node: schema.Node) -> list[tuple[tuple[str, ...], dict[str, str]]]:
+    out: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    kind = node.kind
+    if node.say is not None:
+        out.append(((kind,), node.say))
+    body = getattr(node, kind)
+    if isinstance(body, BaseModel):
+        for name in ("prompt", "no_input", "no_match"):
+            text = getattr(body, name, None)
+            if text is not None:
+                out.append(((kind, name), text))
+    return out
+
+
+def _targets(node: schema.Node) -> list[tuple[tuple[str, ...], str]]:
+    out: list[tuple[tuple[str, ...], str]] = []
+    if node.next:
+        out.append((("next",), node.next))
+    if node.goto:
+        out.append((("goto",), node.goto))
+    for kind in ("ask", "collect"):
+        body = getattr(node, kind)
+        if body is not None and body.fallback:
+            out.append(((kind, "fallback"), body.fallback))
+    if node.ask:
+        out.extend((("ask", "dtmf", key), target) for key, target in node.ask.dtmf.items())
+    if node.branch:
+        out.extend((("branch", "cases", k), t) for k, t in node.branch.cases.items())
+        out.append((("branch", "default"), node.branch.default))
+    if node.hours:
+        out += [(("hours", "open"), node.hours.open), (("hours", "closed"), node.hours.closed)]
+    return out
+
+
+def _semantic_problems(tree: _Tree, plan: schema.Dialplan) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(path: Path_, message: str) -> None:
+        problems.append(Problem(tree.file, tree.line(path), message))
+
+    names = set(plan.nodes)
+    for field in ("start", "fallback"):
+        target = getattr(plan, field)
+        if target is not None and target not in names:
+            add((field,), f"{field} names unknown node '{target}'{_suggest(target, names)}")
+    for tag in ("no_input", "no_match"):
+        text = getattr(plan.defaults, tag)
+        if text is not None:
+            _check_languages(plan, text, ("defaults", tag), add)
+    for node_id, node in plan.nodes.items():
+        base = ("nodes", node_id)
+        for sub, target in _targets(node):
+            if target not in names:
+                add((*base, *sub), f"node '{node_id}' goes to unknown node '{target}'"
+                    f"{_suggest(target, names)}")
+        for sub, text in _texts(node):
+            _check_languages(plan, text, (*base, *sub), add)
+        if node.hours:
+            h = node.hours
+            for field, args in (("timezone", (h.timezone, {}, [])),
+                                ("weekly", ("UTC", h.weekly, [])),
+                                ("holidays", ("UTC", {}, h.holidays))):
+                try:
+                    compile_schedule(*args)
+                except ValueError as err:
+                    add((*base, "hours", field), str(err))
+        if node.set:
+            for var, value in node.set.items():
+                if var == "language" and value not in plan.languages:
+                    add((*base, "set", var), f"language '{value}' is not one of the dialplan's "
+                        f"languages ({', '.join(plan.languages)})")
+                elif var in RESERVED_VARS - {"language"}:
+                    add((*base, "set", var), f"'{var}' is set by Hotline and cannot be changed")
+        if node.collect and node.collect.into in RESERVED_VARS:
+            add((*base, "collect", "into"), f"'{node.collect.into}' is reserved; pick another name")
+    for node_id in sorted(names - _reachable(plan)):
+        add(("nodes", node_id), f"node '{node_id}' is unreachable from start '{plan.start}'")
+    return problems
+
+
+def _suggest(name: str, names: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(names), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_languages(plan: schema.Dialplan, text: dict[str, str], path: Path_, add: Any) -> None:
+    missing = [lang for lang in plan.languages if lang not in text]
+    extra = [lang for lang in text if lang not in plan.languages]
+    if missing:
+        add(path, f"missing prompt for {', '.join(missing)}")
+    if extra:
+        add(path, f"prompt in undeclared language {', '.join(extra)} "
+            f"(declared: {', '.join(plan.languages)})")
+
+
+def _reachable(plan: schema.Dialplan) -> set[str]:
+    seen: set[str] = set()
+    todo = deque([plan.start] + ([plan.fallback] if plan.fallback else []))
+    while todo:
+        node_id = todo.popleft()
+        if node_id in seen or node_id not in plan.nodes:
+            continue
+        seen.add(node_id)
+        todo.extend(target for _, target in _targets(plan.nodes[node_id]))
+    return seen
+
+
+def load_text(text: str, file: str = "<dialplan>") -> tuple[LoadedDialplan | None, list[Problem]]:
+    """Parse and check a dialplan; returns it only when there is no problem at all."""
+    tree = _Tree(text, file)
+    if tree.problems and tree.data is None:
+        return None, tree.problems
+    if not isinstance(tree.data, dict):
+        return None, [*tree.problems, Problem(file, 1, "a dialplan must be a mapping (id, nodes…)")]
+    try:
+        plan = schema.Dialplan.model_validate(tree.data)
+    except ValidationError as err:
+        return None, tree.problems + _pydantic_problems(tree, err)
+    problems = tree.problems + _semantic_problems(tree, plan)
+    if problems:
+        return None, sorted(problems, key=lambda p: p.line)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return LoadedDialplan(plan, text, digest), []
+
+
+def load_file(path: Path) -> tuple[LoadedDialplan | None, list[Problem]]:
+    """Read and check one file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [Problem(str(path), 1, f"cannot read: {err}")]
+    return load_text(text, str(path))

@@ -1,0 +1,23 @@
+"""Every prompt text a dialplan can say (for pre-rendering)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ivr.flow import schema
+
+
+def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
+    """(text, language) for every prompt in the dialplan, defaults included."""
+    texts: list[dict[str, str] | None] = [plan.defaults.no_input, plan.defaults.no_match]
+    for node in plan.nodes.values():
+        texts.append(node.say)
+        for body in (node.ask, node.collect, node.queue, node.hangup):
+            for name in ("prompt", "no_input", "no_match"):
+                texts.append(getattr(body, name, None))
+    seen: set[tuple[str, str]] = set()
+    for text in texts:
+        for language, words in (text or {}).items():
+            if (words, language) not in seen:
+                seen.add((words, language))
+                yield words, language

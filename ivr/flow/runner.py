@@ -1,0 +1,140 @@
+"""The flow boundary: one call from connect to outcome, whatever goes wrong in between.
+
+Errors become an event plus a fallback for the caller (an apology and the default queue);
+a caller is never dropped silently, and one call's failure never touches another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from ivr.errors import CallHangup, IvrError
+from ivr.flow.engine import EventSink, FlowEngine, Outcome, PromptSource, PublishedPlan
+from ivr.telephony.call import Call, QueueTarget
+
+_LOG = logging.getLogger(__name__)
+
+
+class PlanLookup(Protocol):
+    def get(self, dialplan_id: str) -> PublishedPlan | None: ...
+
+
+class CallLog(EventSink, Protocol):
+    """Where one call's row and events go."""
+
+    def start(self, **values: Any) -> None: ...
+
+    def update(self, **values: Any) -> None: ...
+
+
+class CallStats(Protocol):
+    def call_started(self, transport: str) -> None: ...
+
+    def call_ended(self, transport: str, outcome: str, error_code: str | None) -> None: ...
+
+
+@dataclass
+class CallRunner:
+    """Runs calls: picks the dialplan by route, runs it, and always ends with an outcome."""
+
+    plans: PlanLookup
+    prompts: PromptSource
+    call_log: Callable[[str], CallLog]
+    store_healthy: Callable[[], bool]
+    stats: CallStats
+    default_queue: str
+    default_language: str
+    apology: dict[str, str]
+
+    async def __call__(self, call: Call) -> None:
+        info = call.info
+        log = self.call_log(info.call_id)
+        published = self.plans.get(info.route)
+        self.stats.call_started(info.transport)
+        log.start(transport=info.transport, route=info.route, channel=info.channel,
+                  uniqueid=info.extra.get("uniqueid"), caller=info.caller,
+                  caller_name=info.caller_name, dialed=info.dialed, language=info.language,
+                  dialplan_id=published.plan.id if published else None,
+                  dialplan_version=published.version if published else None)
+        started = time.perf_counter()
+        outcome = await self._run(call, log, published)
+        log.event("call_ended", outcome=outcome.outcome, queue=outcome.queue,
+                  error=outcome.error_code, seconds=round(time.perf_counter() - started, 3))
+        log.update(ended_at=datetime.now(UTC), outcome=outcome.outcome, queue=outcome.queue,
+                   priority=outcome.priority, error_code=outcome.error_code)
+        self.stats.call_ended(info.transport, outcome.outcome, outcome.error_code)
+
+    async def _run(self, call: Call, log: CallLog, published: PublishedPlan | None) -> Outcome:
+        language = self._language(call, published)
+        try:
+            await call.answer()
+            log.update(answered_at=datetime.now(UTC))
+            if not self.store_healthy():
+                return await self._apologise(call, log, language, "store-unavailable",
+                                             "the database is down; sending the caller to an agent")
+            if published is None:
+                return await self._apologise(call, log, language, "agi-unknown-route",
+                                             f"no dialplan named {call.info.route!r}")
+            engine = FlowEngine(call, published, self.prompts, log,
+                                default_queue=self.default_queue)
+            outcome = await engine.run()
+            if outcome.outcome != "queued":
+                await call.set_outcome(outcome.outcome, None)
+                await call.hangup()
+            else:
+                await call.set_outcome("queued", outcome.queue)
+            return outcome
+        except CallHangup:
+            log.event("caller_hung_up")
+            await self._tell_transport(call, "abandoned")
+            return Outcome("abandoned")
+        except IvrError as err:
+            return await self._apologise(call, log, language, err.code, err.message)
+        except Exception as err:  # a bug must not drop the caller either
+            _LOG.exception("flow-internal: unexpected error")
+            return await self._apologise(call, log, language, "flow-internal", repr(err))
+
+    def _language(self, call: Call, published: PublishedPlan | None) -> str:
+        langs = published.plan.languages if published else list(self.apology)
+        if call.info.language in langs:
+            return str(call.info.language)
+        return langs[0] if langs else self.default_language
+
+    async def _apologise(self, call: Call, log: CallLog, language: str, code: str,
+                         message: str) -> Outcome:
+        """Say sorry and hand the caller to the default queue, as far as the channel allows."""
+        _LOG.error("%s: %s", code, message)
+        log.event("error", code=code, message=message[:500])
+        outcome = Outcome("queued", self.default_queue, 0, error_code=code)
+        try:
+            text = self.apology.get(language) or next(iter(self.apology.values()))
+            try:
+                prompt = await self.prompts.prompt(text, language)
+                await call.play(prompt)
+            except CallHangup:
+                raise
+            except IvrError as err:
+                _LOG.warning("%s: could not play the apology: %s", err.code, err.message)
+            await call.transfer(QueueTarget(self.default_queue, 0))
+            await call.set_outcome("queued", self.default_queue)
+            log.event("transfer", queue=self.default_queue, priority=0, reason=code)
+        except CallHangup:
+            # The channel went away while we apologised: Asterisk's dialplan (AGISTATUS)
+            # takes it from here; for us the call failed.
+            log.event("channel_gone")
+            return Outcome("failed", error_code=code)
+        except IvrError as err:
+            _LOG.error("%s: could not transfer after %s: %s", err.code, code, err.message)
+            return Outcome("failed", error_code=code)
+        return outcome
+
+    async def _tell_transport(self, call: Call, outcome: str) -> None:
+        try:
+            await call.set_outcome(outcome, None)
+        except IvrError:
+            pass

@@ -1,0 +1,184 @@
+"""The dialplan language (v1), as pydantic models: the edge where admin YAML comes in."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup")
+NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
+Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
+"""A prompt: its words in each language, e.g. ``{en-US: "Welcome."}``."""
+DTMF_KEY = re.compile(r"^[0-9*#]$")
+QUEUE_NAME = r"^[a-z0-9_]{1,64}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Retries(Strict):
+    """Shared by questions: how long to wait, how often to ask again, what to say then."""
+
+    timeout: float | None = Field(None, gt=0, le=60)
+    """Seconds to wait for the first key after the prompt."""
+    retries: int | None = Field(None, ge=0, le=5)
+    """Extra attempts after the first."""
+    no_input: Text | None = None
+    """Said before asking again when the caller pressed nothing."""
+    no_match: Text | None = None
+    """Said before asking again when the answer was not valid."""
+    fallback: NodeId | None = None
+    """Where to go when attempts run out (default: the dialplan's ``fallback``)."""
+
+
+class Ask(Retries):
+    """A question answered with one key (speech and intents join in later versions)."""
+
+    prompt: Text
+    dtmf: dict[str, NodeId] = Field(min_length=1)
+    all_languages: bool = False
+    """Play the prompt in every language of the dialplan (a language menu)."""
+
+    @field_validator("dtmf")
+    @classmethod
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if not DTMF_KEY.match(str(k))]
+        if bad:
+            raise ValueError(f"keypad options must be one of 0-9 * #, got {bad}")
+        return v
+
+
+class Collect(Retries):
+    """Digits into a variable (account numbers, card digits, PINs)."""
+
+    prompt: Text
+    into: NodeId
+    """Variable that receives the digits."""
+    min_length: int = Field(1, ge=1, le=32)
+    max_length: int = Field(16, ge=1, le=32)
+    pattern: str | None = None
+    """Regular expression the whole input must match."""
+    secret: bool = False
+    """PINs, OTPs, card numbers: never stored, logged or echoed."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as err:
+                raise ValueError(f"bad pattern: {err}") from err
+        return v
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Collect:
+        if self.min_length > self.max_length:
+            raise ValueError("min_length is larger than max_length")
+        return self
+
+
+class Branch(Strict):
+    """Go to a node chosen by a variable's value."""
+
+    var: str
+    """Variable to look at (e.g. ``language``, ``caller``, or one a collect filled)."""
+    cases: dict[str, NodeId] = Field(min_length=1)
+    default: NodeId
+
+
+class Hours(Strict):
+    """Open or closed by a weekly schedule in a timezone, plus holidays."""
+
+    timezone: str
+    weekly: dict[str, str | list[str]]
+    """Days (``mon``, ``mon-fri``, ``sat,sun``) to ranges (``"09:00-18:00"`` or a list)."""
+    holidays: list[str] = Field(default_factory=list)
+    """Dates (``YYYY-MM-DD``) when the line is closed all day."""
+    open: NodeId
+    closed: NodeId
+
+
+class Queue(Strict):
+    """Transfer to an agent queue; ends Hotline's part of the call."""
+
+    name: Annotated[str, Field(pattern=QUEUE_NAME)]
+    priority: int = Field(0, ge=0, le=10)
+    prompt: Text | None = None
+
+
+class Hangup(Strict):
+    """End the call, optionally after a last prompt."""
+
+    prompt: Text | None = None
+    outcome: Literal["self_served", "failed"] = "self_served"
+
+
+class Node(Strict):
+    """One named step; exactly one of the kind fields is set."""
+
+    say: Text | None = None
+    ask: Ask | None = None
+    collect: Collect | None = None
+    branch: Branch | None = None
+    hours: Hours | None = None
+    set: dict[str, str | int | bool] | None = None
+    goto: NodeId | None = None
+    queue: Queue | None = None
+    hangup: Hangup | None = None
+    next: NodeId | None = None
+    """Following node for say, collect and set."""
+    barge_in: bool = False
+    """For say: keys end the prompt early and count as the next question's answer."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hangup(cls, data: object) -> object:
+        if isinstance(data, dict) and "hangup" in data and data["hangup"] is None:
+            data = {**data, "hangup": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Node:
+        kinds = [k for k in NODE_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"a node needs exactly one of {', '.join(NODE_KINDS)}; found "
+                f"{', '.join(kinds) or 'none'}"
+            )
+        needs_next = kinds[0] in ("say", "collect", "set")
+        if needs_next and self.next is None:
+            raise ValueError(f"a {kinds[0]} node needs 'next'")
+        if not needs_next and self.next is not None:
+            raise ValueError(f"a {kinds[0]} node does not take 'next'")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in NODE_KINDS if getattr(self, k) is not None)
+
+
+class Defaults(Strict):
+    """Defaults for every question in the dialplan."""
+
+    timeout: float = Field(5.0, gt=0, le=60)
+    retries: int = Field(2, ge=0, le=5)
+    no_input: Text | None = None
+    no_match: Text | None = None
+
+
+class Dialplan(Strict):
+    """A whole IVR flow."""
+
+    id: NodeId
+    description: str | None = None
+    languages: list[LanguageTag] = Field(min_length=1)
+    start: NodeId
+    fallback: NodeId | None = None
+    """Where callers go when a question's attempts run out (default: the default queue)."""
+    defaults: Defaults = Field(default_factory=Defaults)
+    nodes: dict[NodeId, Node] = Field(min_length=1)

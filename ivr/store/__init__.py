@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, migrations, repositories and the batched event writer."""

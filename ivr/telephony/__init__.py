@@ -1,0 +1,1 @@
+"""Transports: each turns a call into one :class:`ivr.telephony.call.Call`."""

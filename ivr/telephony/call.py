@@ -1,0 +1,124 @@
+"""The Call protocol: what the flow engine can do with a caller, whatever the transport."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """Who is calling, what they dialled, and how they reached us."""
+
+    call_id: str
+    """Hotline's own id for the call (stable across transports)."""
+    transport: str
+    """``agi``, ``ari`` or ``webrtc``."""
+    route: str
+    """What the caller asked for: the AGI script name selects the dialplan id."""
+    caller: str | None
+    """Caller id number as presented (None when withheld or unknown)."""
+    caller_name: str | None = None
+    dialed: str | None = None
+    language: str | None = None
+    """Language hint from the channel (BCP 47), if any."""
+    channel: str | None = None
+    """Transport's own channel name (e.g. ``PJSIP/trunk-00000001``)."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CallCapabilities:
+    """What a transport can do; the engine checks these, never ``hasattr``."""
+
+    dtmf: bool = True
+    transfer: bool = True
+    streaming_audio: bool = False
+    record: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Something to say: its text (for transcripts) and a transport-ready reference."""
+
+    text: str
+    language: str
+    media: str
+    """What the transport plays: for AGI, a sound file name without extension."""
+    prompt_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayResult:
+    """How a prompt ended."""
+
+    interrupted_by: str | None = None
+    """The key that cut the prompt short, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfResult:
+    """Keys collected for one question."""
+
+    digits: str
+    timed_out: bool
+    """True when the caller stopped keying before a terminator or the maximum."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTarget:
+    """An agent queue and the caller's priority in it (higher is served sooner)."""
+
+    name: str
+    priority: int = 0
+
+
+class Call(Protocol):
+    """One live call, as the flow engine sees it."""
+
+    info: CallInfo
+    caps: CallCapabilities
+
+    async def answer(self) -> None: ...
+
+    async def play(self, prompt: Prompt, *, barge_in_keys: str = "") -> PlayResult:
+        """Play a prompt; any key in ``barge_in_keys`` stops it and is reported."""
+        ...
+
+    async def collect_dtmf(
+        self,
+        prompt: Prompt | None,
+        *,
+        max_digits: int,
+        timeout: float,
+        terminator: str = "#",
+        secret: bool = False,
+    ) -> DtmfResult:
+        """Play ``prompt`` (any key interrupts it) and collect up to ``max_digits`` keys.
+
+        Keys must be armed while the prompt plays: a transport may discard keys pressed
+        between commands (Asterisk does). ``secret`` digits must never be logged.
+        """
+        ...
+
+    async def transfer(self, target: QueueTarget) -> None:
+        """Hand the caller to an agent queue; the call leaves Hotline afterwards."""
+        ...
+
+    async def hangup(self) -> None:
+        """End the call after Hotline's last word (AGI: Asterisk's dialplan hangs up)."""
+        ...
+
+    async def set_outcome(self, outcome: str, queue: str | None) -> None:
+        """Tell the transport how the call ended (AGI: channel variables for the dialplan)."""
+        ...
+
+
+CallHandler = Callable[[Call], Awaitable[None]]
+
+
+class CallSource(Protocol):
+    """A transport that produces calls (AGI server, ARI app, WebRTC gateway)."""
+
+    async def serve(self, handler: CallHandler) -> None: ...

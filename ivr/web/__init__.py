@@ -1,0 +1,1 @@
+"""The web server: health, metrics, and the REST API (supervisor UI in later issues)."""

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Hotline needs (as root); a no-op when they are present.
+set -euo pipefail
+need=()
+for pkg in espeak-ng libespeak-ng1 postgresql tzdata; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  need+=(python3-venv)
+fi
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Hotline needs these Debian packages: ${need[*]}; run 'make' as root or install them with apt-get." >&2
+  exit 2
+fi
+echo "Installing Debian packages: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,136 @@
+"""The hotline flow as callers walk it, on the in-memory FakeCall."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ivr.flow.engine import FlowEngine, Outcome, PublishedPlan
+from ivr.flow.loader import load_file, load_text
+from ivr.flow.runner import CallRunner
+from ivr.testing.fake_call import FakeCall
+from ivr.testing.fakes import EventList, TextPrompts
+
+ROOT = Path(__file__).resolve().parents[2]
+OPEN = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 11:00 in Shanghai
+CLOSED = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # Thursday 00:00 in Shanghai
+
+
+@pytest.fixture(scope="module")
+def hotline() -> PublishedPlan:
+    plan, problems = load_file(ROOT / "dialplans" / "hotline.yaml")
+    assert plan is not None, problems
+    return PublishedPlan.compile(plan.plan, 1)
+
+
+async def walk(plan: PublishedPlan, script: list[str | None], *, now: datetime = OPEN,
+               language: str | None = None) -> tuple[Outcome, FakeCall, EventList]:
+    call = FakeCall(list(script))
+    if language:
+        from dataclasses import replace
+        call.info = replace(call.info, language=language)
+    events = EventList()
+    engine = FlowEngine(call, plan, TextPrompts(), events, default_queue="customer_service",
+                        clock=lambda: now)
+    outcome = await engine.run()
+    return outcome, call, events
+
+
+async def test_lost_card_goes_to_card_services_with_priority(hotline: PublishedPlan) -> None:
+    outcome, call, events = await walk(hotline, ["1", "3"])
+    assert outcome == Outcome("queued", "card_services", 7)
+    assert call.transferred is not None and call.transferred.name == "card_services"
+    assert call.texts[0].startswith("Welcome to Acme Pay")
+    assert events.of("transfer") == [{"queue": "card_services", "priority": 7}]
+
+
+async def test_chinese_caller_hears_mandarin_after_choosing_2(hotline: PublishedPlan) -> None:
+    outcome, call, _ = await walk(hotline, ["2", "0"])
+    assert outcome.queue == "customer_service"
+    menu = [p for p in call.played if "人工服务" in p.text]
+    assert menu and all(p.language == "zh-CN" for p in menu)
+
+
+async def test_invalid_then_silence_then_valid(hotline: PublishedPlan) -> None:
+    # language 1, then main menu: 7 (invalid), nothing, then 4 (fees), then 1 to finish
+    outcome, call, events = await walk(hotline, ["1", "7", None, "4", "1"])
+    assert outcome == Outcome("self_served")
+    assert [e["attempt"] for e in events.of("no_match")] == [1]
+    assert [e["attempt"] for e in events.of("no_input")] == [2]
+    texts = call.texts
+    assert "Sorry, that is not one of the options." in texts
+    assert "Sorry, I didn't hear a choice." in texts
+    assert texts[-1] == "Thank you for calling Acme Pay. Goodbye."
+
+
+async def test_retries_exhausted_fall_back_to_an_agent(hotline: PublishedPlan) -> None:
+    outcome, _, events = await walk(hotline, ["1", None, None, None])
+    assert outcome.outcome == "queued" and outcome.queue == "customer_service"
+    assert "retries_exhausted" in events.kinds()
+
+
+async def test_after_hours_caller_can_still_block_a_card(hotline: PublishedPlan) -> None:
+    outcome, call, events = await walk(hotline, ["1"], now=CLOSED)
+    assert outcome == Outcome("queued", "card_services", 8)
+    assert events.of("hours") == [{"open": False}]
+
+
+async def test_key_pressed_during_menu_prompt_barges_in(hotline: PublishedPlan) -> None:
+    # The language menu plays English then Mandarin; pressing 1 during English skips the rest.
+    outcome, call, _ = await walk(hotline, ["1", "0"])
+    assert "普通话服务请按2。" not in call.texts
+    assert outcome.queue == "customer_service"
+
+
+SECRET_PLAN = """\
+id: pin
+languages: [en-US]
+start: pin
+nodes:
+  pin:
+    collect: {prompt: {en-US: "Enter your PIN."}, into: pin, min_length: 4, max_length: 6,
+              pattern: "[0-9]+", secret: true}
+    next: ok
+  ok:
+    hangup: {}
+"""
+
+
+async def test_secret_digits_never_reach_events() -> None:
+    loaded, problems = load_text(SECRET_PLAN)
+    assert loaded is not None, problems
+    plan = PublishedPlan.compile(loaded.plan, 1)
+    outcome, _, events = await walk(plan, ["12", "739155#"])
+    assert outcome.outcome == "self_served"
+    assert "739155" not in repr(events.events) and "12" not in repr(events.of("no_match"))
+    assert events.of("collected") == [{"var": "pin", "secret": True}]
+
+
+async def test_caller_hanging_up_is_abandoned_and_unknown_route_apologises(
+        hotline: PublishedPlan) -> None:
+    class Plans:
+        def get(self, dialplan_id: str) -> PublishedPlan | None:
+            return hotline if dialplan_id == "hotline" else None
+
+    class Stats:
+        def call_started(self, transport: str) -> None: ...
+        def call_ended(self, transport: str, outcome: str, error_code: str | None) -> None: ...
+
+    logs: dict[str, EventList] = {}
+    runner = CallRunner(plans=Plans(), prompts=TextPrompts(),
+                        call_log=lambda cid: logs.setdefault(cid, EventList()),
+                        store_healthy=lambda: True, stats=Stats(),
+                        default_queue="customer_service", default_language="en-US",
+                        apology={"en-US": "Sorry.", "zh-CN": "抱歉。"})
+    gone = FakeCall(["1", "hangup"])
+    await runner(gone)
+    assert logs["fake0001"].row["outcome"] == "abandoned"
+
+    from dataclasses import replace
+    lost = FakeCall([])
+    lost.info = replace(lost.info, call_id="fake0002", route="nosuchplan")
+    await runner(lost)
+    row = logs["fake0002"].row
+    assert (row["outcome"], row["queue"], row["error_code"]) == (
+        "queued", "customer_service", "agi-unknown-route")
+    assert lost.texts == ["Sorry."] and lost.transferred is not None
