@@ -1,3 +1,5 @@
 from ivr.cli import main
 
-raise SystemExit(main())
+# Guarded: the TTS worker is a spawned process, which imports the main module again.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -215,7 +215,7 @@ def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -
     from ivr.web.app import call_json
 
     async def work(calls: Any) -> int:
-        rows = await calls.list(limit=args.limit, outcome=args.outcome)
+        rows = await calls.recent(limit=args.limit, outcome=args.outcome)
         lines = [f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.transport:<6} "
                  f"{(r.caller or '-'):<16} {r.outcome or 'active':<11} {r.queue or ''}"
                  for r in rows]

@@ -71,11 +71,16 @@ async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None) -
                               f"rollback of v{current.version} to v{target.version}")
 
 
+def dialplan_files(folder: Path) -> list[Path]:
+    """The dialplan files in a folder (``*.yaml``, ``*.yml``), sorted."""
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
 async def publish_folder_if_empty(repo: DialplanRepository, folder: Path) -> list[DialplanVersion]:
     """First start: publish every valid dialplan in ``folder`` when nothing is published yet."""
     if await repo.live():
         return []
-    loaded, problems = check_files(sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")))
+    loaded, problems = check_files(dialplan_files(folder))
     for problem in problems:
         _LOG.error("dialplan-invalid: %s", problem)
     out = []

@@ -126,7 +126,9 @@ class FlowEngine:
         return await self.prompts.prompt(text[language or self.state.language], language
                                          or self.state.language)
 
-    async def _say(self, node_id: str, text: dict[str, str], keys: str = "") -> str | None:
+    async def _say(self, node_id: str, text: dict[str, str] | None, keys: str = "") -> str | None:
+        if text is None:
+            return None
         prompt = await self._prompt(text)
         self.events.event("prompt", node=node_id, text=prompt.text, language=prompt.language)
         played = await self.call.play(prompt, barge_in_keys=keys)
@@ -143,14 +145,12 @@ class FlowEngine:
         keys: str, *, all_languages: bool, max_digits: int, timeout: float, secret: bool = False,
     ) -> tuple[str, bool]:
         """Play (reprompt +) prompt with keys armed; return (digits, timed_out)."""
-        if self.state.pending_key is not None:
-            key, self.state.pending_key = self.state.pending_key, None
-            if max_digits == 1:
-                return key, False
-        if reprompt is not None:
-            key = await self._say(node_id, reprompt, keys)
-            if key is not None and max_digits == 1:
-                return key, False
+        pending, self.state.pending_key = self.state.pending_key, None
+        if pending is not None and max_digits == 1:
+            return pending, False
+        key = await self._say(node_id, reprompt, keys)
+        if key is not None and max_digits == 1:
+            return key, False
         languages = self.plan.languages if all_languages else [self.state.language]
         for language in languages[:-1]:
             key = await self._say(node_id, {language: prompt_text[language]}, keys)

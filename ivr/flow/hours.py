@@ -25,12 +25,12 @@ class Schedule:
         yesterday = today - timedelta(days=1)
         for weekday, opens, closes in self.ranges:
             overnight = closes <= opens
-            if weekday == local.weekday() and today not in self.holidays:
-                if opens <= clock and (overnight or clock < closes):
-                    return True
-            if overnight and weekday == yesterday.weekday() and yesterday not in self.holidays:
-                if clock < closes:
-                    return True
+            opened_today = weekday == local.weekday() and today not in self.holidays
+            if opened_today and opens <= clock and (overnight or clock < closes):
+                return True
+            opened_yesterday = weekday == yesterday.weekday() and yesterday not in self.holidays
+            if overnight and opened_yesterday and clock < closes:
+                return True
         return False
 
 

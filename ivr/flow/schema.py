@@ -180,5 +180,5 @@ class Dialplan(Strict):
     start: NodeId
     fallback: NodeId | None = None
     """Where callers go when a question's attempts run out (default: the default queue)."""
-    defaults: Defaults = Field(default_factory=Defaults)
+    defaults: Defaults = Field(default_factory=lambda: Defaults())
     nodes: dict[NodeId, Node] = Field(min_length=1)

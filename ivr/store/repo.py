@@ -95,7 +95,7 @@ class CallQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def list(self, *, limit: int = 50, outcome: str | None = None,
+    async def recent(self, *, limit: int = 50, outcome: str | None = None,
                    caller: str | None = None) -> list[CallRow]:
         query = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit)
         if outcome:

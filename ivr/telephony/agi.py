@@ -78,6 +78,8 @@ class AgiCall:
             return None
         except asyncio.LimitOverrunError as err:
             raise AgiError("agi-protocol", "reply line too long") from err
+        except TimeoutError:
+            raise  # (a subclass of OSError, but not a lost connection)
         except (ConnectionError, OSError) as err:
             self.closed = True
             raise CallHangup(f"connection lost: {err}") from err
@@ -129,7 +131,8 @@ class AgiCall:
                 return
 
     async def _after_failure(self, reply: proto.AgiReply, what: str) -> None:
-        """``result=-1`` means a hang-up or a missing file: tell them apart, then raise."""
+        """``result=-1``: a hang-up (Asterisk follows with a ``HANGUP`` line) or a file Asterisk
+        could not play (no ``HANGUP``; ``endpos=0`` when it never opened). Raise accordingly."""
         if not self.hangup_seen:
             try:
                 text = await self._readline(self._settings.hangup_grace)
@@ -137,14 +140,14 @@ class AgiCall:
                 text = ""
             if text == proto.HANGUP_LINE:
                 self.hangup_seen = True
-            elif text is None and not reply.endpos:
-                raise AgiError(
-                    "agi-prompt-missing",
-                    f"Asterisk could not play {what} (file missing where Asterisk reads "
-                    "prompts? check prompts.asterisk_dir) and ended the session",
-                )
-        if self.hangup_seen or self.closed:
+        if self.hangup_seen:
             raise CallHangup("caller hung up")
+        if not reply.endpos:
+            raise AgiError(
+                "agi-prompt-missing",
+                f"Asterisk could not play {what}: is the file where Asterisk reads prompts? "
+                "(check prompts.sounds_dir and prompts.asterisk_dir)",
+            )
         raise AgiError("agi-play-failed", f"Asterisk failed to play {what}")
 
     # Call protocol ---------------------------------------------------------
@@ -278,7 +281,8 @@ class AgiServer:
         except TimeoutError as err:
             raise AgiError("agi-header-timeout", "no complete AGI environment in time") from err
         except asyncio.IncompleteReadError as err:
-            raise AgiError("agi-closed-early", "connection closed before the environment ended") from err
+            raise AgiError("agi-closed-early",
+                           "connection closed before the environment ended") from err
         except asyncio.LimitOverrunError as err:
             raise AgiError("agi-protocol", "environment line too long") from err
         return proto.parse_environment(lines)
@@ -323,12 +327,11 @@ class AgiServer:
         """Stop accepting calls, wait up to ``timeout`` for calls in progress; returns leftovers."""
         if self._server is not None:
             self._server.close()
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        left = len(self._tasks)
-        for task in list(self._tasks):
+        if not self._tasks:
+            return 0
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        return left
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)

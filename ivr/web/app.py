@@ -50,7 +50,7 @@ def build_web_app(
             limit = max(1, min(500, int(request.query.get("limit", "50"))))
         except ValueError:
             raise web.HTTPBadRequest(text="limit must be a number") from None
-        rows = await calls.list(limit=limit, outcome=request.query.get("outcome"))
+        rows = await calls.recent(limit=limit, outcome=request.query.get("outcome"))
         return web.json_response({"calls": [call_json(r) for r in rows]})
 
     async def show_call(request: web.Request) -> web.Response:

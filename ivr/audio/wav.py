@@ -1,0 +1,142 @@
+"""WAV files as int16 mono numpy arrays, and resampling to the telephone rate.
+
+Asterisk plays a ``.wav`` prompt as 8 kHz 16-bit mono signed-linear audio:
+:func:`to_telephony` then :func:`write_wav` produce exactly that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+from ivr.errors import PromptError
+
+TELEPHONY_RATE = 8000
+"""Samples per second of the audio Asterisk plays from a ``.wav`` file."""
+
+Samples = npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True, slots=True)
+class WavFormat:
+    """What a WAV file's header says about its audio."""
+
+    rate: int  # samples per second
+    channels: int
+    sample_width: int  # bytes per sample: 2 for 16-bit
+    frames: int  # samples per channel
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.rate
+
+
+def read_wav_format(path: Path) -> WavFormat:
+    """Read only the header of a PCM WAV file (cheap: no sample data is read)."""
+    with _open_wav(path) as wav:
+        return WavFormat(wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes())
+
+
+def read_wav(path: Path) -> tuple[Samples, int]:
+    """Read a PCM WAV file as int16 mono samples (channels averaged) and its sample rate."""
+    with _open_wav(path) as wav:
+        width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+        raw = wav.readframes(wav.getnframes())
+    samples = _pcm_to_int16(raw, width)
+    frames = samples[: len(samples) - len(samples) % channels].reshape(-1, channels)
+    if channels == 1:
+        return frames[:, 0].copy(), rate
+    return _clip_int16(frames.mean(axis=1)), rate
+
+
+def write_wav(path: Path, samples: npt.ArrayLike, rate: int) -> None:
+    """Write 16-bit mono PCM, atomically: readers see the old file or the whole new one.
+
+    ``samples`` are int16-scale values; other dtypes are rounded and clipped to int16.
+    """
+    pcm = _clip_int16(np.asarray(samples))
+    if pcm.ndim != 1:
+        raise ValueError(f"mono samples must be 1-D, got shape {pcm.shape}")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.astype("<i2").tobytes())
+    write_file_atomically(path, buffer.getvalue())
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write a temporary file next to ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp makes the file 0600; Asterisk usually runs as another user.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def resample(samples: npt.ArrayLike, src_rate: int, dst_rate: int) -> Samples:
+    """Convert mono audio from ``src_rate`` to ``dst_rate`` with soxr; int16 out, clipped."""
+    if src_rate <= 0 or dst_rate <= 0:
+        raise ValueError(f"sample rates must be positive, got {src_rate} -> {dst_rate}")
+    pcm = np.asarray(samples)
+    if src_rate == dst_rate or pcm.size == 0:
+        return _clip_int16(pcm)
+    # Resample in float so overshoot near full scale is clipped here, not wrapped.
+    return _clip_int16(soxr.resample(pcm.astype(np.float32), src_rate, dst_rate, quality="HQ"))
+
+
+def to_telephony(samples: npt.ArrayLike, rate: int) -> Samples:
+    """Convert mono audio to the 8 kHz int16 Asterisk plays from ``.wav`` files."""
+    return resample(samples, rate, TELEPHONY_RATE)
+
+
+@contextlib.contextmanager
+def _open_wav(path: Path) -> Iterator[wave.Wave_read]:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getframerate() <= 0 or wav.getnchannels() <= 0:
+                raise PromptError("prompt-bad-wav", f"{path} has an impossible WAV header")
+            if wav.getsampwidth() not in (1, 2, 3, 4):
+                raise PromptError("prompt-bad-wav", f"{path} has {wav.getsampwidth()}-byte samples")
+            yield wav
+    except FileNotFoundError as err:
+        raise PromptError("prompt-missing", f"no WAV file at {path}") from err
+    except (wave.Error, EOFError, ValueError, OSError) as err:
+        raise PromptError("prompt-bad-wav", f"{path} is not a PCM WAV file: {err}") from err
+
+
+def _pcm_to_int16(raw: bytes, width: int) -> Samples:
+    raw = raw[: len(raw) - len(raw) % width]
+    if width == 1:  # 8-bit WAV is unsigned
+        return ((np.frombuffer(raw, np.uint8).astype(np.int16) - 128) << 8).astype(np.int16)
+    if width == 3:  # keep the two most significant bytes of each little-endian triple
+        triples = np.frombuffer(raw, np.uint8).reshape(-1, 3)
+        return np.ascontiguousarray(triples[:, 1:]).view("<i2").ravel().astype(np.int16)
+    if width == 4:
+        return (np.frombuffer(raw, "<i4") >> 16).astype(np.int16)
+    return np.frombuffer(raw, "<i2").astype(np.int16)
+
+
+def _clip_int16(samples: npt.NDArray[np.generic]) -> Samples:
+    if samples.dtype == np.int16:
+        return samples.astype(np.int16)  # a copy
+    return np.clip(np.rint(samples.astype(np.float64)), -32768, 32767).astype(np.int16)

@@ -1,0 +1,1 @@
+"""Speech: text-to-speech prompts rendered for Asterisk."""

@@ -1,0 +1,403 @@
+"""Prompts rendered by pyttsx3 over espeak-ng into 8 kHz WAV files Asterisk can play.
+
+A prompt is cached as ``sounds_dir/<key>.wav``, the key hashing (text, voice, rate), so each
+renders once. pyttsx3 keeps one engine per process and is not thread-safe, so every render
+runs in one dedicated worker process (spawned: no inherited threads or locks), one job at a
+time; a thread of the server converts the worker's 22,050 Hz output to 8 kHz. The event loop
+only waits, and every wait has a timeout.
+
+pyttsx3 2.99's espeak driver works in a worker, with these quirks handled here:
+
+* It runs espeak-ng in AUDIO_OUTPUT_RETRIEVAL mode, which is asynchronous: espeak's own
+  thread synthesizes and calls back, and ``setProperty("rate")`` is queued to that thread.
+  ``runAndWait`` starts by calling the driver's ``stop()``; if espeak is still busy (with the
+  queued rate, or finishing the previous prompt) that sets a flag which cancels the new
+  prompt at once, leaving an empty WAV: about 3 back-to-back renders in 1,000 came out
+  silent. The worker waits for espeak to be idle before and after each ``runAndWait``
+  (0 bad in 3,000), which also keeps a voice change from racing a running synthesis.
+* A failing ``setProperty`` (an unknown voice, say) does not raise: the engine reports it on
+  its ``error`` topic and keeps the previous voice, so a Mandarin prompt would quietly come
+  out in English. The worker listens on ``error`` and checks the voice after each render.
+* Its voice ids are espeak identifiers in lower case (``gmw/en-us``, ``sit/cmn``), not the
+  names ``espeak-ng -v`` takes (``en-us``, ``cmn``); :func:`_voice_id` maps one to the other.
+* ``getProperty("rate")`` is unreliable (its ctypes prototype of ``espeak_GetParameter``
+  lacks the ``current`` argument): the rate is set, never read back.
+* ``save_to_file`` prints "Audio saved to ..." on stdout; the worker swallows it.
+* If espeak never reports the end of a prompt, ``runAndWait`` spins for ever, and an
+  exception inside it leaves the engine "in its loop" for good: a job past its timeout, or
+  one that failed, replaces the worker process rather than reusing its engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ivr.audio.wav import (
+    TELEPHONY_RATE,
+    read_wav,
+    read_wav_format,
+    to_telephony,
+    write_file_atomically,
+    write_wav,
+)
+from ivr.errors import ConfigError, PromptError
+
+_LOG = logging.getLogger(__name__)
+
+ESPEAK_RATES = range(80, 451)
+"""Speaking rates espeak-ng accepts, in words per minute (it clamps anything else)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptAudio:
+    """A rendered prompt on disk, ready for STREAM FILE or GET DATA."""
+
+    key: str  # cache key (16 hex digits) from (text, voice, rate)
+    path: Path  # absolute path of the 8 kHz 16-bit mono .wav
+    asterisk_name: str  # f"{asterisk_dir}/{key}": what Asterisk plays (no extension)
+    duration: float  # seconds
+    samples: int  # number of 8 kHz samples
+
+
+class PromptRenderer:
+    """Renders each prompt once into ``sounds_dir`` and tells Asterisk where it is.
+
+    ``voices`` maps a BCP-47 language ("en-US", "zh-CN") to an espeak-ng voice ("en-us",
+    "cmn"); ``rate`` is in words per minute; ``asterisk_dir`` is ``sounds_dir`` as Asterisk
+    sees it (another host or container may mount it elsewhere).
+    """
+
+    def __init__(
+        self,
+        *,
+        sounds_dir: Path,
+        asterisk_dir: str,
+        voices: dict[str, str],
+        rate: int,
+        render_timeout: float = 60.0,
+    ) -> None:
+        if rate not in ESPEAK_RATES:
+            raise ConfigError(
+                "config-bad-prompt-rate",
+                f"prompts.rate must be 80..450 words per minute for espeak-ng, got {rate}",
+            )
+        self._dir = sounds_dir.absolute()
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise PromptError("prompt-dir-unwritable", f"cannot create {self._dir}: {err}") from err
+        self._asterisk_dir = asterisk_dir.rstrip("/")
+        self._voices = {language.lower(): voice for language, voice in voices.items()}
+        self._rate = rate
+        self._render_timeout = render_timeout
+        self.render_count = 0
+        """Renders this renderer has done (cache hits excluded); for metrics and tests."""
+        self._worker: _Worker | None = None
+        self._worker_lock = asyncio.Lock()  # one job in the worker at a time
+        self._key_locks = _KeyedLocks()
+        self._index_lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def worker_pid(self) -> int | None:
+        """Process id of the TTS worker, if one is running."""
+        return self._worker.pid if self._worker else None
+
+    def voice_for(self, language: str) -> str:
+        """The espeak-ng voice for a BCP-47 language (matched case-insensitively)."""
+        try:
+            return self._voices[language.lower()]
+        except KeyError as err:
+            known = ", ".join(sorted(self._voices)) or "none"
+            raise PromptError(
+                "prompt-no-voice", f"no voice for language {language!r} (prompts.voices: {known})"
+            ) from err
+
+    def key(self, text: str, language: str) -> str:
+        """The cache key of ``text`` spoken in ``language`` at the configured rate."""
+        digest = hashlib.sha256(
+            json.dumps([text, self.voice_for(language), self._rate], ensure_ascii=False).encode()
+        )
+        return digest.hexdigest()[:16]
+
+    def cached(self, text: str, language: str) -> PromptAudio | None:
+        """The prompt if it is already rendered, else None. Never renders."""
+        return self._cached(self.key(text, language))
+
+    async def ensure(self, text: str, language: str) -> PromptAudio:
+        """The prompt, rendered now unless cached; concurrent calls for one key render once."""
+        if not text.strip():
+            raise PromptError("prompt-empty-text", "cannot render an empty prompt")
+        key = self.key(text, language)
+        if (audio := self._cached(key)) is not None:
+            return audio
+        async with self._key_locks.hold(key):
+            if (audio := self._cached(key)) is not None:
+                return audio
+            return await self._render(key, text, self.voice_for(language))
+
+    async def render_all(
+        self,
+        items: Iterable[tuple[str, str]],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[PromptAudio]:
+        """Ensure every (text, language) pair, in order; cached ones cost nothing.
+
+        Every language is checked before anything renders. ``on_progress(done, total)``
+        is called after each item.
+        """
+        pairs = list(items)
+        for _, language in pairs:
+            self.voice_for(language)
+        done: list[PromptAudio] = []
+        for text, language in pairs:
+            done.append(await self.ensure(text, language))
+            if on_progress is not None:
+                on_progress(len(done), len(pairs))
+        return done
+
+    async def aclose(self) -> None:
+        """Stop the worker (after the job it is running, if any); renders then fail."""
+        self._closed = True
+        async with self._worker_lock:
+            await self._stop_worker(kill=False)
+
+    # Rendering --------------------------------------------------------------
+    def _cached(self, key: str) -> PromptAudio | None:
+        try:
+            wav = read_wav_format(self._wav_path(key))
+        except PromptError:
+            return None
+        if (wav.rate, wav.channels, wav.sample_width) != (TELEPHONY_RATE, 1, 2) or not wav.frames:
+            return None
+        return self._audio(key, wav.frames)
+
+    async def _render(self, key: str, text: str, voice: str) -> PromptAudio:
+        started = time.perf_counter()
+        raw = self._dir / f".render-{key}.wav"  # the worker's 22,050 Hz output
+        await self._run_in_worker(text, voice, raw)
+        samples = await asyncio.to_thread(_convert_for_asterisk, raw, self._wav_path(key))
+        self.render_count += 1
+        elapsed = time.perf_counter() - started
+        _LOG.info(
+            "rendered prompt %s (%s, %d wpm, %.1f s of audio) in %.2f s",
+            key,
+            voice,
+            self._rate,
+            samples / TELEPHONY_RATE,
+            elapsed,
+        )
+        async with self._index_lock:
+            entry = {"text": text, "voice": voice, "rate": self._rate}
+            await asyncio.to_thread(_add_to_index, self._dir / "index.json", key, entry)
+        return self._audio(key, samples)
+
+    async def _run_in_worker(self, text: str, voice: str, out: Path) -> None:
+        async with self._worker_lock:
+            for attempt in (1, 2):
+                if self._closed:
+                    raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
+                worker = self._worker = self._worker or _Worker()
+                try:
+                    # The first submit starts the process (fork+exec): off the loop, and
+                    # outside the timeout so that a timed-out job always has a pid to kill.
+                    job = await asyncio.to_thread(worker.submit, text, voice, self._rate, out)
+                    async with asyncio.timeout(self._render_timeout):
+                        await asyncio.wrap_future(job)
+                    return
+                except BrokenProcessPool as err:
+                    await self._stop_worker(kill=True)
+                    if attempt == 2:
+                        raise PromptError("prompt-render-failed", "TTS worker died twice") from err
+                    _LOG.warning("TTS worker process died; starting a new one")
+                except TimeoutError as err:
+                    await self._stop_worker(kill=True)
+                    raise PromptError(
+                        "prompt-render-timeout",
+                        f"no audio after {self._render_timeout:g} s; TTS worker restarted",
+                    ) from err
+                except LookupError as err:  # raised before the engine was touched
+                    raise PromptError("prompt-no-voice", str(err)) from err
+                except Exception as err:
+                    await self._stop_worker(kill=True)
+                    raise PromptError("prompt-render-failed", f"pyttsx3 failed: {err}") from err
+
+    async def _stop_worker(self, *, kill: bool) -> None:
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await worker.stop(kill=kill)
+
+    def _wav_path(self, key: str) -> Path:
+        return self._dir / f"{key}.wav"
+
+    def _audio(self, key: str, samples: int) -> PromptAudio:
+        return PromptAudio(
+            key=key,
+            path=self._wav_path(key),
+            asterisk_name=f"{self._asterisk_dir}/{key}",
+            duration=samples / TELEPHONY_RATE,
+            samples=samples,
+        )
+
+
+class _Worker:
+    """The one process that owns the pyttsx3 engine; replaced when anything goes wrong."""
+
+    def __init__(self) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_engine,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        # No public way before Python 3.14 (kill_workers); typeshed declares _processes.
+        return next(iter(self._pool._processes or {}), None)
+
+    def submit(self, text: str, voice: str, rate: int, out: Path) -> Future[str]:
+        return self._pool.submit(_render_in_worker, text, voice, rate, str(out))
+
+    async def stop(self, *, kill: bool) -> None:
+        if kill and (pid := self.pid) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+
+
+class _KeyedLocks:
+    """One asyncio.Lock per key, dropped once nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+def _convert_for_asterisk(raw: Path, wav: Path) -> int:
+    """Resample the worker's output to an 8 kHz prompt; return its number of samples."""
+    try:
+        samples, rate = read_wav(raw)
+        pcm = to_telephony(samples, rate)
+        if not pcm.size:
+            raise PromptError("prompt-render-failed", "espeak-ng produced no audio")
+        write_wav(wav, pcm, TELEPHONY_RATE)
+        return int(pcm.size)
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def _add_to_index(index: Path, key: str, entry: dict[str, Any]) -> None:
+    """Record what a key says in index.json, for humans; never fails a render."""
+    try:
+        try:
+            prompts = json.loads(index.read_text("utf-8"))
+        except (FileNotFoundError, ValueError):
+            prompts = {}
+        if not isinstance(prompts, dict):
+            prompts = {}
+        prompts[key] = entry
+        text = json.dumps(prompts, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        write_file_atomically(index, text.encode())
+    except OSError as err:
+        _LOG.warning("could not update %s: %s", index, err)
+
+
+# In the worker process ------------------------------------------------------------
+_ENGINE: Any = None  # the worker's one pyttsx3 engine; None in the server process
+_ESPEAK: Any = None  # pyttsx3's ctypes binding of libespeak-ng
+_ENGINE_ERRORS: list[BaseException] = []
+_VOICE_IDS: dict[str, str] = {}
+_ESPEAK_IDLE_TIMEOUT = 10.0
+
+
+def _start_engine() -> None:
+    """Worker initializer: create the pyttsx3 engine, once per process."""
+    global _ENGINE, _ESPEAK
+    import pyttsx3  # only the worker loads espeak-ng
+    from pyttsx3.drivers import _espeak
+
+    _ENGINE = pyttsx3.init("espeak")
+    _ESPEAK = _espeak
+    _ENGINE.connect("error", _on_engine_error)
+
+
+def _on_engine_error(name: object = None, exception: BaseException | None = None) -> None:
+    _ENGINE_ERRORS.append(exception or RuntimeError("pyttsx3 reported an error"))
+
+
+def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
+    """Worker job: speak ``text`` into ``out`` as 22,050 Hz WAV; return ``out``."""
+    voice_id = _voice_id(voice)
+    Path(out).unlink(missing_ok=True)  # an abandoned job's file must not pass for ours
+    _ENGINE_ERRORS.clear()
+    _ENGINE.setProperty("voice", voice_id)
+    _ENGINE.setProperty("rate", rate)
+    _ENGINE.save_to_file(text, out)
+    _wait_until_espeak_idle()  # else runAndWait may cancel this prompt (module docstring)
+    with contextlib.redirect_stdout(io.StringIO()):
+        _ENGINE.runAndWait()
+    _wait_until_espeak_idle()  # the WAV is written on espeak's thread
+    try:
+        if _ENGINE_ERRORS:
+            raise RuntimeError(f"pyttsx3 reported {_ENGINE_ERRORS[0]!r}")
+        if (selected := _ENGINE.getProperty("voice")) != voice_id:
+            raise RuntimeError(f"asked espeak-ng for voice {voice_id}, it used {selected}")
+        if not Path(out).is_file():
+            raise RuntimeError("pyttsx3 finished without writing any audio")
+    except RuntimeError:
+        Path(out).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _wait_until_espeak_idle() -> None:
+    # espeak_Synchronize would do, but it never gives up and polls every 20 ms.
+    deadline = time.monotonic() + _ESPEAK_IDLE_TIMEOUT
+    while _ESPEAK.IsPlaying():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"espeak-ng still busy after {_ESPEAK_IDLE_TIMEOUT:g} s")
+        time.sleep(0.001)
+
+
+def _voice_id(voice: str) -> str:
+    """pyttsx3's id of an espeak-ng voice: 'en-us' -> 'gmw/en-us', 'cmn' -> 'sit/cmn'."""
+    wanted = voice.lower()
+    if wanted not in _VOICE_IDS:
+        voices = _ENGINE.getProperty("voices")
+        matches = (
+            [v.id for v in voices if v.id == wanted]
+            + [v.id for v in voices if v.id.rsplit("/", 1)[-1] == wanted]
+            + [v.id for v in voices if wanted in (lang.lower() for lang in v.languages or ())]
+        )
+        if not matches:
+            raise LookupError(f"espeak-ng has no voice {voice!r} (see `espeak-ng --voices`)")
+        _VOICE_IDS[wanted] = matches[0]
+    return _VOICE_IDS[wanted]

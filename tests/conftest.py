@@ -1,0 +1,89 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when make test started one)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("IVR_TEST_PG_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from ivr.store.db import make_engine
+
+    async def reset() -> None:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(reset())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend the store supports."""
+    from ivr.store.db import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'ivr.db'}"
+    else:
+        if not PG_URL:
+            pytest.skip("IVR_TEST_PG_URL not set (make test starts PostgreSQL and sets it)")
+        url = PG_URL
+        _reset_postgres(url)
+    upgrade(url)
+    yield url
+
+
+OPEN_ALL_DAY = 'weekly:\n        daily: "00:00-24:00"'
+
+
+@pytest.fixture(scope="session")
+def dialplan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped hotline dialplan, but open around the clock (tests must not depend on
+    the hour they run at; business hours have tests of their own)."""
+    folder = tmp_path_factory.mktemp("dialplans")
+    text = (ROOT / "dialplans" / "hotline.yaml").read_text(encoding="utf-8")
+    start = text.index("weekly:")
+    end = text.index("holidays:")
+    (folder / "hotline.yaml").write_text(text[:start] + OPEN_ALL_DAY + "\n      " + text[end:],
+                                         encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sounds_dir(tmp_path_factory: pytest.TempPathFactory, dialplan_dir: Path) -> Path:
+    """Every hotline prompt rendered once per test session (real pyttsx3 + espeak-ng)."""
+    from ivr.app import make_renderer
+    from ivr.config import load_settings
+    from ivr.flow.loader import load_file
+    from ivr.flow.prompts import plan_texts
+
+    folder = tmp_path_factory.mktemp("sounds")
+    settings = load_settings(tmp_path_factory.mktemp("render"),
+                             {"prompts": {"sounds_dir": str(folder)}})
+    loaded, problems = load_file(dialplan_dir / "hotline.yaml")
+    assert loaded is not None, problems
+    texts = set(plan_texts(loaded.plan))
+    texts |= {(t, lang) for lang, t in settings.dialplans.apology.items()}
+
+    async def render() -> None:
+        renderer = make_renderer(settings)
+        try:
+            await renderer.render_all(sorted(texts))
+        finally:
+            await renderer.aclose()
+
+    asyncio.run(render())
+    return folder

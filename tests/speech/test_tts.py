@@ -1,0 +1,210 @@
+"""Prompt rendering with the real pyttsx3 + espeak-ng in a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ivr.audio.wav import read_wav, read_wav_format
+from ivr.errors import ConfigError, PromptError
+from ivr.speech.tts import PromptAudio, PromptRenderer
+
+VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
+ASTERISK_DIR = "/var/lib/asterisk/sounds/hotline"
+WELCOME = "Welcome to the hotline, please press one for your account balance."
+WELCOME_ZH = "欢迎致电客服热线，请按一查询余额。"
+
+
+def _renderer(sounds: Path, **overrides: object) -> PromptRenderer:
+    settings: dict[str, object] = {
+        "sounds_dir": sounds,
+        "asterisk_dir": ASTERISK_DIR,
+        "voices": VOICES,
+        "rate": 165,
+    }
+    settings.update(overrides)
+    return PromptRenderer(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def renderer(tmp_path: Path) -> AsyncIterator[PromptRenderer]:
+    renderer = _renderer(tmp_path / "var" / "sounds")
+    yield renderer
+    await renderer.aclose()
+
+
+def _assert_is_speech(audio: PromptAudio, min_seconds: float) -> None:
+    header = read_wav_format(audio.path)
+    assert (header.rate, header.channels, header.sample_width) == (8000, 1, 2)
+    assert header.frames == audio.samples
+    assert audio.duration == pytest.approx(audio.samples / 8000)
+    assert audio.duration > min_seconds
+    samples, _ = read_wav(audio.path)
+    rms = np.sqrt(np.mean(samples.astype(np.float64) ** 2))
+    assert rms > 500, f"near silence (rms {rms:.0f})"
+
+
+async def test_english_prompt_is_8khz_mono_16bit_speech(renderer: PromptRenderer) -> None:
+    audio = await renderer.ensure(WELCOME, "en-US")
+
+    _assert_is_speech(audio, min_seconds=2.5)
+    assert audio.path.is_absolute()
+    assert audio.path.name == f"{audio.key}.wav"
+    assert audio.asterisk_name == f"{ASTERISK_DIR}/{audio.key}"  # no extension for Asterisk
+    assert len(audio.key) == 16 and int(audio.key, 16) >= 0
+    index = json.loads((audio.path.parent / "index.json").read_text("utf-8"))
+    assert index[audio.key] == {"text": WELCOME, "voice": "en-us", "rate": 165}
+
+
+async def test_mandarin_prompt_is_spoken_with_the_cmn_voice(renderer: PromptRenderer) -> None:
+    mandarin = await renderer.ensure(WELCOME_ZH, "zh-CN")
+    english = await renderer.ensure(WELCOME_ZH, "en-US")
+
+    _assert_is_speech(mandarin, min_seconds=3.0)
+    # en-us reads each hanzi as "Chinese letter ...": much longer. Had the cmn voice not
+    # been selected the two would be the same length.
+    assert english.duration > 1.3 * mandarin.duration
+
+
+async def test_second_ensure_does_not_render_again(renderer: PromptRenderer, tmp_path: Path) -> None:
+    first = await renderer.ensure(WELCOME, "en-US")
+    written = first.path.stat().st_mtime_ns
+
+    again = await renderer.ensure(WELCOME, "en-US")
+
+    assert again == first
+    assert renderer.render_count == 1
+    assert first.path.stat().st_mtime_ns == written
+    restarted = _renderer(tmp_path / "var" / "sounds")  # a new server process, same disk
+    assert restarted.cached(WELCOME, "en-US") == first
+    assert await restarted.ensure(WELCOME, "en-US") == first
+    assert restarted.render_count == 0
+    assert restarted.worker_pid is None  # a cache hit never starts a worker
+
+
+async def test_cached_is_none_until_rendered(renderer: PromptRenderer) -> None:
+    assert renderer.cached(WELCOME, "en-US") is None
+    assert renderer.render_count == 0
+
+    audio = await renderer.ensure(WELCOME, "en-US")
+
+    assert renderer.cached(WELCOME, "en-US") == audio
+    assert renderer.cached(WELCOME, "en-us") == audio  # language tags ignore case
+
+
+async def test_rate_changes_key_and_speed(tmp_path: Path) -> None:
+    slow = _renderer(tmp_path / "sounds", rate=100)
+    fast = _renderer(tmp_path / "sounds", rate=300)
+    try:
+        assert slow.key(WELCOME, "en-US") != fast.key(WELCOME, "en-US")
+        slow_audio = await slow.ensure(WELCOME, "en-US")
+        fast_audio = await fast.ensure(WELCOME, "en-US")
+    finally:
+        await slow.aclose()
+        await fast.aclose()
+
+    assert slow_audio.path != fast_audio.path
+    assert slow_audio.duration > 1.8 * fast_audio.duration  # the rate really reached espeak
+
+
+async def test_concurrent_ensures_of_one_prompt_render_once(renderer: PromptRenderer) -> None:
+    results = await asyncio.gather(*(renderer.ensure(WELCOME, "en-US") for _ in range(5)))
+
+    assert renderer.render_count == 1
+    assert all(result == results[0] for result in results)
+
+
+async def test_render_all_skips_cached_and_reports_progress(renderer: PromptRenderer) -> None:
+    await renderer.ensure(WELCOME, "en-US")
+    progress: list[tuple[int, int]] = []
+    items = [("Goodbye.", "en-US"), (WELCOME, "en-US"), ("再见。", "zh-CN")]
+
+    audios = await renderer.render_all(items, on_progress=lambda done, total: progress.append((done, total)))
+
+    assert renderer.render_count == 3  # WELCOME once, plus the two new prompts
+    assert [a.key for a in audios] == [renderer.key(text, lang) for text, lang in items]
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+
+
+async def test_unknown_language_is_refused_before_rendering(renderer: PromptRenderer) -> None:
+    with pytest.raises(PromptError) as caught:
+        await renderer.ensure(WELCOME, "fr-FR")
+    assert caught.value.code == "prompt-no-voice"
+
+    with pytest.raises(PromptError) as caught:
+        await renderer.render_all([("Goodbye.", "en-US"), ("Au revoir.", "fr-FR")])
+    assert caught.value.code == "prompt-no-voice"
+    assert renderer.render_count == 0
+
+
+async def test_voice_espeak_does_not_have_is_a_no_voice_error(tmp_path: Path) -> None:
+    renderer = _renderer(tmp_path, voices={"xx-XX": "no-such-voice", "en-US": "en-us"})
+    try:
+        with pytest.raises(PromptError) as caught:
+            await renderer.ensure("Hello.", "xx-XX")
+        assert caught.value.code == "prompt-no-voice"
+        await renderer.ensure("Hello.", "en-US")  # the worker is still fine
+    finally:
+        await renderer.aclose()
+
+
+async def test_empty_text_is_refused(renderer: PromptRenderer) -> None:
+    with pytest.raises(PromptError) as caught:
+        await renderer.ensure("  ", "en-US")
+    assert caught.value.code == "prompt-empty-text"
+
+
+async def test_a_dead_worker_is_replaced(renderer: PromptRenderer) -> None:
+    await renderer.ensure(WELCOME, "en-US")
+    pid = renderer.worker_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+
+    audio = await asyncio.wait_for(renderer.ensure("Goodbye.", "en-US"), 30)
+
+    _assert_is_speech(audio, min_seconds=0.3)
+    assert renderer.worker_pid not in (None, pid)
+
+
+async def test_a_render_past_its_timeout_kills_the_worker(tmp_path: Path) -> None:
+    renderer = _renderer(tmp_path, render_timeout=3.0)
+    try:
+        await renderer.ensure("Hello.", "en-US")
+        pid = renderer.worker_pid
+        assert pid is not None
+        endless = "One two three four five six seven eight nine ten. " * 50_000  # ~2 days
+
+        with pytest.raises(PromptError) as caught:
+            await renderer.ensure(endless, "en-US")
+
+        assert caught.value.code == "prompt-render-timeout"
+        assert renderer.worker_pid is None
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # killed and reaped, not left rendering
+        await renderer.ensure("Goodbye.", "en-US")
+        assert renderer.worker_pid not in (None, pid)
+    finally:
+        await renderer.aclose()
+
+
+async def test_closed_renderer_still_serves_the_cache(renderer: PromptRenderer) -> None:
+    audio = await renderer.ensure(WELCOME, "en-US")
+    await renderer.aclose()
+
+    assert await renderer.ensure(WELCOME, "en-US") == audio
+    with pytest.raises(PromptError) as caught:
+        await renderer.ensure("Goodbye.", "en-US")
+    assert caught.value.code == "prompt-renderer-closed"
+
+
+def test_rate_outside_espeak_range_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _renderer(tmp_path, rate=20)
+    assert caught.value.code == "config-bad-prompt-rate"
