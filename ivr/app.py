@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -59,12 +60,20 @@ def make_renderer(settings: Settings) -> PromptRenderer:
 class RenderedPrompts:
     """PromptSource over the renderer: a prompt is played only once its file exists."""
 
-    def __init__(self, renderer: PromptRenderer) -> None:
+    def __init__(self, renderer: PromptRenderer, sounds_dir: Path) -> None:
         self._renderer = renderer
+        self._dir = sounds_dir
+        self._known: dict[tuple[str, str], Prompt] = {}
 
     async def prompt(self, text: str, language: str) -> Prompt:
+        known = self._known.get((text, language))
+        # A stat per play (not a header read): the file must still be where Asterisk reads it.
+        if known is not None and (self._dir / f"{known.prompt_id}.wav").exists():
+            return known
         audio = self._renderer.cached(text, language) or await self._renderer.ensure(text, language)
-        return Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.key)
+        prompt = Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.key)
+        self._known[(text, language)] = prompt
+        return prompt
 
 
 class MetricsStats:
@@ -94,7 +103,7 @@ class Hotline:
         self.calls = CallQueries(self.engine)
         self.registry = DialplanRegistry(self.dialplans)
         self.renderer = make_renderer(settings)
-        self.prompts = RenderedPrompts(self.renderer)
+        self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds)
         self.runner = CallRunner(
             plans=self.registry, prompts=self.prompts,

@@ -428,8 +428,12 @@ async def run_call(
     callerid: str = "+15551234567", calleridname: str = "Sim Caller", language: str = "en",
     dnid: str = "unknown", uniqueid: str | None = None, sounds_root: Path | None = None,
     idle_timeout: float = 30.0, env_overrides: dict[str, str] | None = None,
+    reply_delay: Callable[[str], float] | None = None,
 ) -> PeerResult:
     """Place one call into the FastAGI server at host:port and play ``script_actions``.
+
+    ``reply_delay(command)`` gives seconds to hold each reply (a prompt takes time to play);
+    the benchmark uses it to keep many calls in flight at a realistic pace.
 
     Returns when the server closes the socket (the dialplan would go on). Like Asterisk the
     peer never ends a session itself; as a test safety net it raises TimeoutError after
@@ -457,6 +461,8 @@ async def run_call(
                 await asyncio.sleep(idle_timeout)
                 raise TimeoutError(f"{line!r} waits for ever: the scripted caller never acts")
             result.replies.extend(replies)
+            if reply_delay is not None and (delay := reply_delay(line)) > 0:
+                await asyncio.sleep(delay)
             writer.write("".join(f"{reply}\n" for reply in replies).encode(_ENCODING, _ERRORS))
             with contextlib.suppress(ConnectionError):  # the server left; its EOF comes next
                 await writer.drain()

@@ -1,0 +1,189 @@
+"""N concurrent simulated Asterisk calls through the keypad flow against `ivr serve`.
+
+The server runs as its own process (`python -m ivr serve`, SQLite, prompts pre-rendered);
+this process plays N callers at once with the recorded-Asterisk peer, each call followed by
+the next, for a fixed time. Prompts are "played" by holding the reply to STREAM FILE and
+GET DATA for a while (scaled-down real durations), so N calls are really in flight at once.
+
+Reported: calls completed per second, Hotline's reply time per AGI command (from the peer
+sending a reply to it receiving the next command, so network and both event loops count
+against us) as p50/p95/p99, the server's peak RSS, and calls lost (errors, or a call that
+did not end in the expected queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ivr.testing.agi_peer import CallerScript, run_call
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = [(("1", "3"), "card_services"), (("1", "0"), "customer_service"),
+           (("2", "3"), "card_services")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prompt_time(command: str) -> float:
+    if command.startswith(("STREAM FILE", "GET DATA")):
+        return random.uniform(0.2, 0.8)
+    return 0.0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _server_histogram_p(port: int, q: float) -> float:
+    """Upper bound (ms) of the server-side reply-time bucket holding the q-th percentile."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("ivr_agi_reply_seconds_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0
+    for bound, count in buckets:
+        if total and count >= total * q / 100:
+            return bound * 1000
+    return float("nan")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Server:
+    """`ivr serve` in a subprocess on free loopback ports, in a throwaway data dir."""
+
+    def __init__(self, data_dir: Path, sounds_dir: Path) -> None:
+        self.agi_port, self.http_port = _free_port(), _free_port()
+        env = {**os.environ, "IVR_PROMPTS__SOUNDS_DIR": str(sounds_dir), "IVR_LOG_LEVEL": "WARNING",
+               "IVR_AGI__MAX_CALLS": "5000"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ivr", "--data-dir", str(data_dir), "serve",
+             "--agi-bind", f"127.0.0.1:{self.agi_port}",
+             "--http-bind", f"127.0.0.1:{self.http_port}"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"ivr serve exited: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("ivr serve did not become ready")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=60)
+
+
+async def _caller(port: int, until: float, stats: dict[str, Any], worker: int) -> None:
+    rng = random.Random(worker)
+    while time.monotonic() < until:
+        steps, queue = rng.choice(SCRIPTS)
+        try:
+            result = await run_call("127.0.0.1", port, script_actions=CallerScript.of(*steps),
+                                    reply_delay=_prompt_time, idle_timeout=30)
+        except (OSError, TimeoutError) as err:
+            stats["lost"] += 1
+            stats["errors"].append(repr(err))
+            continue
+        stats["reply_times"].extend(result.reply_times)
+        if result.variables.get("IVR_QUEUE") == queue:
+            stats["completed"] += 1
+        else:
+            stats["lost"] += 1
+            stats["errors"].append(f"unexpected end: {result.variables}")
+
+
+async def _callers(port: int, workers: range, seconds: float) -> dict[str, Any]:
+    stats: dict[str, Any] = {"completed": 0, "lost": 0, "reply_times": [], "errors": []}
+    until = time.monotonic() + seconds
+    await asyncio.gather(*(_caller(port, until, stats, i) for i in workers))
+    return stats
+
+
+def _callers_process(port: int, first: int, last: int, seconds: float) -> dict[str, Any]:
+    return asyncio.run(_callers(port, range(first, last), seconds))
+
+
+def _run_level(port: int, concurrency: int, seconds: float, processes: int) -> dict[str, Any]:
+    """Callers spread over a few processes, so the callers' own event loops do not queue
+    replies and inflate Hotline's measured reply time."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    share = -(-concurrency // processes)
+    started = time.monotonic()
+    with ProcessPoolExecutor(processes) as pool:
+        parts = list(pool.map(_callers_process, [port] * processes,
+                              range(0, concurrency, share),
+                              [min(concurrency, i + share) for i in range(0, concurrency, share)],
+                              [seconds] * processes))
+    elapsed = time.monotonic() - started
+    stats: dict[str, Any] = {
+        "completed": sum(p["completed"] for p in parts), "lost": sum(p["lost"] for p in parts),
+        "errors": [e for p in parts for e in p["errors"]]}
+    times = [t for p in parts for t in p["reply_times"]]
+    return {
+        "concurrent_calls": concurrency,
+        "caller_processes": processes,
+        "seconds": round(elapsed, 1),
+        "calls_completed": stats["completed"],
+        "calls_per_second": round(stats["completed"] / elapsed, 1),
+        "calls_lost": stats["lost"],
+        "agi_commands": len(times),
+        "reply_p50_ms": round(_percentile(times, 50) * 1000, 2),
+        "reply_p95_ms": round(_percentile(times, 95) * 1000, 2),
+        "reply_p99_ms": round(_percentile(times, 99) * 1000, 2),
+        "errors": stats["errors"][:5],
+    }
+
+
+def run(levels: tuple[int, ...] = (50, 500), seconds: float = 20.0,
+        processes: int = 2) -> list[dict[str, Any]]:
+    """Run each concurrency level against a fresh server; return one row per level."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
+        sounds = Path(tmp) / "sounds"
+        for level in levels:
+            server = Server(Path(tmp) / f"data{level}", sounds)
+            if os.environ.get("BENCH_PROFILE"):
+                subprocess.Popen(["py-spy", "record", "-d", str(int(seconds)), "-o",
+                                  os.environ["BENCH_PROFILE"], "-f", "raw", "-p",
+                                  str(server.proc.pid)], stderr=subprocess.DEVNULL)
+            try:
+                row = _run_level(server.agi_port, level, seconds, max(1, min(processes, level // 25)))
+                row["server_peak_rss_mb"] = round(_peak_rss_mb(server.proc.pid), 1)
+                row["server_side_p99_ms_at_most"] = _server_histogram_p(server.http_port, 99)
+            finally:
+                row_exit = server.stop()
+            row["server_exit_code"] = row_exit
+            rows.append(row)
+    return rows
