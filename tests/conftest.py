@@ -56,9 +56,9 @@ def dialplan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dialplans")
     text = (ROOT / "dialplans" / "hotline.yaml").read_text(encoding="utf-8")
     start = text.index("weekly:")
-    end = text.index("holidays:")
-    (folder / "hotline.yaml").write_text(text[:start] + OPEN_ALL_DAY + "\n      " + text[end:],
-                                         encoding="utf-8")
+    end = text.index("\n", text.index("holidays:"))
+    (folder / "hotline.yaml").write_text(
+        text[:start] + OPEN_ALL_DAY + "\n      holidays: []" + text[end:], encoding="utf-8")
     return folder
 
 

@@ -34,11 +34,11 @@ def test_help_teaches_the_commands(tmp_path: Path) -> None:
 def test_check_reports_file_and_line_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "dialplans/hotline.yaml").read_text().replace(
-        "next: office_hours", "next: office_hourz"))
+        "next: choose_language", "next: choose_languag"))
     proc = ivr("dialplan", "check", str(bad), str(ROOT / "dialplans/hotline.yaml"),
                cwd=tmp_path, check=False)
     assert proc.returncode == 1
-    assert f"{bad}:23: node 'welcome' goes to unknown node 'office_hourz'" in proc.stdout
+    assert f"{bad}:23: node 'welcome' goes to unknown node 'choose_languag'" in proc.stdout
     doc = json.loads(ivr("dialplan", "check", "--json", str(bad), cwd=tmp_path,
                          check=False).stdout)
     assert doc["ok"] is False and doc["problems"][0]["line"] == 23

@@ -6,15 +6,18 @@ runs in one dedicated worker process (spawned: no inherited threads or locks), o
 time; a thread of the server converts the worker's 22,050 Hz output to 8 kHz. The event loop
 only waits, and every wait has a timeout.
 
-pyttsx3 2.99's espeak driver works in a worker, with these quirks handled here:
+pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
 
 * It runs espeak-ng in AUDIO_OUTPUT_RETRIEVAL mode, which is asynchronous: espeak's own
-  thread synthesizes and calls back, and ``setProperty("rate")`` is queued to that thread.
-  ``runAndWait`` starts by calling the driver's ``stop()``; if espeak is still busy (with the
-  queued rate, or finishing the previous prompt) that sets a flag which cancels the new
-  prompt at once, leaving an empty WAV: about 3 back-to-back renders in 1,000 came out
-  silent. The worker waits for espeak to be idle before and after each ``runAndWait``
-  (0 bad in 3,000), which also keeps a voice change from racing a running synthesis.
+  thread synthesizes, writes the WAV from a callback, and applies the queued rate. But
+  ``runAndWait`` can return before the prompt is written (always on an engine's first run),
+  and it starts with a ``stop()`` that, if espeak is still busy, cancels the new prompt at
+  once: about 3 back-to-back renders in 1,000 came out empty. The worker waits for espeak
+  to go idle before and after ``runAndWait`` (0 bad in 10,000), which also keeps a voice
+  change from racing a running synthesis.
+* Its ``Synth`` tells espeak the text is ``len(text) * 10`` bytes long, and espeak copies
+  that many: a heap over-read that segfaults on texts of about 100 kB. The worker swaps in
+  a ``Synth`` that passes the true size.
 * A failing ``setProperty`` (an unknown voice, say) does not raise: the engine reports it on
   its ``error`` topic and keeps the previous voice, so a Mandarin prompt would quietly come
   out in English. The worker listens on ``error`` and checks the voice after each render.
@@ -23,9 +26,10 @@ pyttsx3 2.99's espeak driver works in a worker, with these quirks handled here:
 * ``getProperty("rate")`` is unreliable (its ctypes prototype of ``espeak_GetParameter``
   lacks the ``current`` argument): the rate is set, never read back.
 * ``save_to_file`` prints "Audio saved to ..." on stdout; the worker swallows it.
-* If espeak never reports the end of a prompt, ``runAndWait`` spins for ever, and an
-  exception inside it leaves the engine "in its loop" for good: a job past its timeout, or
-  one that failed, replaces the worker process rather than reusing its engine.
+* Audio is gathered by ``bytes +=``, so render time grows with the square of the length:
+  ~15 ms for a 4 s prompt, 1.4 s for 5 minutes, 2 minutes for an hour.
+* Nothing in it has a timeout: the server kills a worker whose job outlives
+  ``render_timeout`` and starts a new one, as it does after any failed job.
 """
 
 from __future__ import annotations
@@ -335,7 +339,6 @@ _ENGINE: Any = None  # the worker's one pyttsx3 engine; None in the server proce
 _ESPEAK: Any = None  # pyttsx3's ctypes binding of libespeak-ng
 _ENGINE_ERRORS: list[BaseException] = []
 _VOICE_IDS: dict[str, str] = {}
-_ESPEAK_IDLE_TIMEOUT = 10.0
 
 
 def _start_engine() -> None:
@@ -344,9 +347,26 @@ def _start_engine() -> None:
     import pyttsx3  # only the worker loads espeak-ng
     from pyttsx3.drivers import _espeak
 
-    _ENGINE = pyttsx3.init("espeak")
+    _espeak.Synth = _synth_with_true_size  # the driver looks it up on each call
     _ESPEAK = _espeak
+    _ENGINE = pyttsx3.init("espeak")
     _ENGINE.connect("error", _on_engine_error)
+
+
+def _synth_with_true_size(
+    text: str | bytes,
+    position: int = 0,
+    position_type: int = 1,  # POS_CHARACTER
+    end_position: int = 0,
+    flags: int = 0,
+    user_data: Any = None,
+) -> int:
+    """pyttsx3's ``_espeak.Synth``, but telling espeak the real size of the text."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    size = len(data) + 1  # with the NUL that ctypes appends
+    return int(
+        _ESPEAK.cSynth(data, size, position, position_type, end_position, flags, None, user_data)
+    )
 
 
 def _on_engine_error(name: object = None, exception: BaseException | None = None) -> None:
@@ -379,11 +399,8 @@ def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
 
 
 def _wait_until_espeak_idle() -> None:
-    # espeak_Synchronize would do, but it never gives up and polls every 20 ms.
-    deadline = time.monotonic() + _ESPEAK_IDLE_TIMEOUT
+    # espeak_Synchronize does the same with 20 ms sleeps; the server enforces the timeout.
     while _ESPEAK.IsPlaying():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"espeak-ng still busy after {_ESPEAK_IDLE_TIMEOUT:g} s")
         time.sleep(0.001)
 
 

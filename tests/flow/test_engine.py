@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from ivr.testing.fakes import EventList, TextPrompts
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # Wednesday 11:00 in Shanghai
-CLOSED = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # Thursday 00:00 in Shanghai
+CLOSED = datetime(2027, 1, 1, 4, 0, tzinfo=UTC)  # noon on New Year's Day in Shanghai
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,26 @@ def hotline() -> PublishedPlan:
     plan, problems = load_file(ROOT / "dialplans" / "hotline.yaml")
     assert plan is not None, problems
     return PublishedPlan.compile(plan.plan, 1)
+
+
+class NoStats:
+    def call_started(self, transport: str) -> None: ...
+
+    def call_ended(self, transport: str, outcome: str, error_code: str | None) -> None: ...
+
+
+def make_runner(plan: PublishedPlan, call_log: Any, *, store_healthy: bool = True,
+                prompts: Any = None, apology: str = "Sorry, please hold.") -> CallRunner:
+    """A runner serving ``plan`` for route ``hotline`` only."""
+
+    class Plans:
+        def get(self, dialplan_id: str) -> PublishedPlan | None:
+            return plan if dialplan_id == "hotline" else None
+
+    return CallRunner(plans=Plans(), prompts=prompts or TextPrompts(), call_log=call_log,
+                      store_healthy=lambda: store_healthy, stats=NoStats(),
+                      default_queue="customer_service", default_language="en-US",
+                      apology={"en-US": apology, "zh-CN": "抱歉。"})
 
 
 async def walk(plan: PublishedPlan, script: list[str | None], *, now: datetime = OPEN,
@@ -69,10 +90,17 @@ async def test_retries_exhausted_fall_back_to_an_agent(hotline: PublishedPlan) -
     assert "retries_exhausted" in events.kinds()
 
 
-async def test_after_hours_caller_can_still_block_a_card(hotline: PublishedPlan) -> None:
-    outcome, call, events = await walk(hotline, ["1"], now=CLOSED)
-    assert outcome == Outcome("queued", "card_services", 8)
+async def test_on_a_holiday_agents_are_closed_but_cards_can_be_blocked(
+        hotline: PublishedPlan) -> None:
+    outcome, call, events = await walk(hotline, ["1", "0", "1"], now=CLOSED)
+    assert outcome == Outcome("queued", "card_services", 7)
     assert events.of("hours") == [{"open": False}]
+    assert any("not available today" in text for text in call.texts)
+    outcome, _, _ = await walk(hotline, ["1", "0"], now=CLOSED)
+    assert outcome == Outcome("self_served")  # told to call again; nobody to queue for
+    outcome, _, events = await walk(hotline, ["1", "0"], now=OPEN)
+    assert outcome == Outcome("queued", "customer_service", 1)
+    assert events.of("hours") == [{"open": True}]
 
 
 async def test_key_pressed_during_menu_prompt_barges_in(hotline: PublishedPlan) -> None:
@@ -108,20 +136,9 @@ async def test_secret_digits_never_reach_events() -> None:
 
 async def test_caller_hanging_up_is_abandoned_and_unknown_route_apologises(
         hotline: PublishedPlan) -> None:
-    class Plans:
-        def get(self, dialplan_id: str) -> PublishedPlan | None:
-            return hotline if dialplan_id == "hotline" else None
-
-    class Stats:
-        def call_started(self, transport: str) -> None: ...
-        def call_ended(self, transport: str, outcome: str, error_code: str | None) -> None: ...
-
     logs: dict[str, EventList] = {}
-    runner = CallRunner(plans=Plans(), prompts=TextPrompts(),
-                        call_log=lambda cid: logs.setdefault(cid, EventList()),
-                        store_healthy=lambda: True, stats=Stats(),
-                        default_queue="customer_service", default_language="en-US",
-                        apology={"en-US": "Sorry.", "zh-CN": "抱歉。"})
+    runner = make_runner(hotline, lambda cid: logs.setdefault(cid, EventList()),
+                         apology="Sorry.")
     gone = FakeCall(["1", "hangup"])
     await runner(gone)
     assert logs["fake0001"].row["outcome"] == "abandoned"
@@ -134,3 +151,29 @@ async def test_caller_hanging_up_is_abandoned_and_unknown_route_apologises(
     assert (row["outcome"], row["queue"], row["error_code"]) == (
         "queued", "customer_service", "agi-unknown-route")
     assert lost.texts == ["Sorry."] and lost.transferred is not None
+
+
+async def test_database_down_means_apology_and_agent(hotline: PublishedPlan) -> None:
+    log = EventList()
+    runner = make_runner(hotline, lambda cid: log, store_healthy=False)
+    call = FakeCall(["1", "3"])
+    await runner(call)
+    assert call.texts == ["Sorry, please hold."]
+    assert call.transferred is not None and call.transferred.name == "customer_service"
+    assert (log.row["outcome"], log.row["error_code"]) == ("queued", "store-unavailable")
+
+
+async def test_a_crash_in_one_call_still_gives_the_caller_an_agent(hotline: PublishedPlan) -> None:
+    class Broken(TextPrompts):
+        async def prompt(self, text: str, language: str):  # type: ignore[no-untyped-def]
+            if "main menu" in text or "payment or transfer" in text:
+                raise RuntimeError("bug")
+            return await super().prompt(text, language)
+
+    log = EventList()
+    runner = make_runner(hotline, lambda cid: log, prompts=Broken())
+    call = FakeCall(["1"])
+    await runner(call)
+    assert call.texts[-1] == "Sorry, please hold."
+    assert (log.row["outcome"], log.row["queue"], log.row["error_code"]) == (
+        "queued", "customer_service", "flow-internal")

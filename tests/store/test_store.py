@@ -54,10 +54,10 @@ async def test_invalid_dialplan_is_never_published(db_url: str, tmp_path: Path) 
     repo = DialplanRepository(engine)
     try:
         bad = tmp_path / "bad.yaml"
-        bad.write_text(HOTLINE.read_text().replace("next: office_hours", "next: office_hourz"))
+        bad.write_text(HOTLINE.read_text().replace("next: choose_language", "next: choose_languag"))
         with pytest.raises(DialplanError) as err:
             await publish(repo, bad)
-        assert "office_hourz" in err.value.message and f"{bad}:" in err.value.message
+        assert "choose_languag" in err.value.message and f"{bad}:" in err.value.message
         assert await repo.history("hotline") == []
     finally:
         await engine.dispose()
