@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Callable, Coroutine
@@ -246,7 +247,44 @@ def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -
     return _calls_call(settings, work)
 
 
+def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.audit import AuditLog
+    from ivr.store.db import make_engine
+
+    async def work() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            entries = await AuditLog(engine).list(limit=args.limit, action=args.action,
+                                                  subject=args.subject)
+        finally:
+            await engine.dispose()
+        rows = [{"id": e.id, "at": e.at.isoformat() if e.at else None, "actor": e.actor,
+                 "action": e.action, "subject": e.subject, "channel": e.channel,
+                 "outcome": e.outcome, "reason": e.reason, "details": e.details}
+                for e in entries]
+        human = "\n".join(f"{r['at']}  {r['actor']:<20} {r['action']:<20} {r['subject'] or '-'}"
+                          f"  {r['outcome']}  {r['reason'] or ''}" for r in rows)
+        out.result(rows, human or "the audit log is empty")
+        return 0
+
+    return _run(work())
+
+
 # Parser -------------------------------------------------------------------------
+Handler = Callable[[Settings, argparse.Namespace, Console], int]
+PLUGINS: list[str] = []
+"""Modules adding their own commands: each has ``register(sub, add_command)``."""
+
+
+def add_command(parent: Any, name: str, handler: Handler, help_text: str, *,
+                needs_db: bool = True) -> argparse.ArgumentParser:
+    """Add a leaf command with ``--json``; ``needs_db`` commands get migrations run first."""
+    p = parent.add_parser(name, help=help_text, description=help_text)
+    p.set_defaults(handler=handler, needs_db=needs_db)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ivr", description="Hotline: the IVR application server for a payment hotline.",
@@ -257,19 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ivr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(parent: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(handler=handler)
-        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-        return p
-
-    serve = add(sub, "serve", cmd_serve, "answer calls: FastAGI for Asterisk plus the web server")
+    add = add_command
+    serve = add(sub, "serve", cmd_serve, "answer calls: FastAGI for Asterisk plus the web server",
+                needs_db=False)
     serve.add_argument("--agi-bind", metavar="HOST:PORT", help="FastAGI address (127.0.0.1:4573)")
     serve.add_argument("--http-bind", metavar="HOST:PORT", help="web address (127.0.0.1:8080)")
 
     dp = sub.add_parser("dialplan", help="check, publish, list and roll back dialplans")
     dps = dp.add_subparsers(dest="action", metavar="ACTION", required=True)
-    check = add(dps, "check", cmd_dialplan_check, "report every problem as FILE:LINE: message")
+    check = add(dps, "check", cmd_dialplan_check, "report every problem as FILE:LINE: message",
+                needs_db=False)
     check.add_argument("files", nargs="+", metavar="FILE")
     pub = add(dps, "publish", cmd_dialplan_publish, "check a dialplan and make it the live version")
     pub.add_argument("file", metavar="FILE")
@@ -287,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema")
     dbs = db.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add(dbs, "upgrade", cmd_db_upgrade, "apply database migrations")
+    add(dbs, "upgrade", cmd_db_upgrade, "apply database migrations", needs_db=False)
 
     calls = sub.add_parser("calls", help="find calls and what happened on them")
     cs = calls.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -296,11 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--outcome", choices=["self_served", "queued", "abandoned", "failed"])
     show = add(cs, "show", cmd_calls_show, "one call with every event")
     show.add_argument("id", metavar="ID", help="call id (or its first 6+ characters)")
+
+    audit = sub.add_parser("audit", help="the append-only audit trail")
+    aus = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    al = add(aus, "list", cmd_audit_list, "newest audit rows first")
+    al.add_argument("--limit", type=int, default=50)
+    al.add_argument("--action", help="only actions starting with this (e.g. recording.)")
+    al.add_argument("--subject", help="only rows about this recording, customer or call")
+
+    for module in PLUGINS:
+        importlib.import_module(module).register(sub, add_command)
     return parser
-
-
-NEEDS_DB = {cmd_serve, cmd_dialplan_publish, cmd_dialplan_history, cmd_dialplan_rollback,
-            cmd_prompts_render, cmd_calls_list, cmd_calls_show}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.data_dir, overrides)
         setup_logging(settings.log_level)
-        if args.handler in NEEDS_DB and args.handler is not cmd_serve:
+        if getattr(args, "needs_db", False):
             from ivr.app import prepare
 
             for note in prepare(settings):

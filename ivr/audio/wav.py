@@ -45,7 +45,9 @@ class WavFormat:
 def read_wav_format(path: Path) -> WavFormat:
     """Read only the header of a PCM WAV file (cheap: no sample data is read)."""
     with _open_wav(path) as wav:
-        return WavFormat(wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes())
+        return WavFormat(
+            wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes()
+        )
 
 
 def read_wav(path: Path) -> tuple[Samples, int]:

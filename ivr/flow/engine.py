@@ -6,9 +6,11 @@ TTS engine sits behind them is wired in ``ivr.app``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,6 +29,20 @@ class PromptSource(Protocol):
     """Turns words in a language into something the call can play (rendered, on disk)."""
 
     async def prompt(self, text: str, language: str) -> Prompt: ...
+
+
+class RecordingControl(Protocol):
+    """Lets the engine pause a call's recording while a caller keys in a secret."""
+
+    def paused(self, node: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class NoRecording:
+    """For calls that are not recorded."""
+
+    @contextlib.asynccontextmanager
+    async def paused(self, node: str) -> AsyncIterator[None]:
+        yield
 
 
 class EventSink(Protocol):
@@ -89,8 +105,10 @@ class FlowEngine:
         *,
         default_queue: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recording: RecordingControl | None = None,
     ) -> None:
         self.call = call
+        self.recording = recording or NoRecording()
         self.published = published
         self.plan = published.plan
         self.prompts = prompts
@@ -203,10 +221,13 @@ class FlowEngine:
         timeout, retries = self._retry_settings(col)
         reprompt: dict[str, str] | None = None
         for attempt in range(retries + 1):
-            digits, no_input = await self._ask_once(
-                node_id, col.prompt, reprompt, "", all_languages=False,
-                max_digits=col.max_length, timeout=timeout, secret=col.secret,
-            )
+            # Secrets never reach the recording: it is paused while they are keyed in.
+            pause = self.recording.paused(node_id) if col.secret else contextlib.nullcontext()
+            async with pause:
+                digits, no_input = await self._ask_once(
+                    node_id, col.prompt, reprompt, "", all_languages=False,
+                    max_digits=col.max_length, timeout=timeout, secret=col.secret,
+                )
             valid = col.min_length <= len(digits) <= col.max_length and (
                 col.pattern is None or re.fullmatch(col.pattern, digits) is not None
             )

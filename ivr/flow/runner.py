@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ivr.errors import CallHangup, IvrError
-from ivr.flow.engine import EventSink, FlowEngine, Outcome, PromptSource, PublishedPlan
+from ivr.flow.engine import (
+    EventSink,
+    FlowEngine,
+    Outcome,
+    PromptSource,
+    PublishedPlan,
+    RecordingControl,
+)
 from ivr.telephony.call import Call, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -30,6 +37,18 @@ class CallLog(EventSink, Protocol):
     def start(self, **values: Any) -> None: ...
 
     def update(self, **values: Any) -> None: ...
+
+
+class CallRecording(RecordingControl, Protocol):
+    """One call's recording: started once answered, finished whatever the outcome.
+
+    ``start`` must not raise for a recording problem: the call goes on unrecorded (the
+    implementation raises its own alert event), it never fails because of the recording.
+    """
+
+    async def start(self) -> None: ...
+
+    async def finish(self) -> None: ...
 
 
 class CallStats(Protocol):
@@ -50,6 +69,8 @@ class CallRunner:
     default_queue: str
     default_language: str
     apology: dict[str, str]
+    recordings: Callable[[Call, CallLog], CallRecording] | None = None
+    """Makes each call's recording (None: calls are not recorded)."""
 
     async def __call__(self, call: Call) -> None:
         info = call.info
@@ -70,10 +91,21 @@ class CallRunner:
         self.stats.call_ended(info.transport, outcome.outcome, outcome.error_code)
 
     async def _run(self, call: Call, log: CallLog, published: PublishedPlan | None) -> Outcome:
+        recording = self.recordings(call, log) if self.recordings else None
+        try:
+            return await self._run_recorded(call, log, published, recording)
+        finally:
+            if recording is not None:
+                await recording.finish()
+
+    async def _run_recorded(self, call: Call, log: CallLog, published: PublishedPlan | None,
+                            recording: CallRecording | None) -> Outcome:
         language = self._language(call, published)
         try:
             await call.answer()
             log.update(answered_at=datetime.now(UTC))
+            if recording is not None:
+                await recording.start()
             if not self.store_healthy():
                 return await self._apologise(call, log, language, "store-unavailable",
                                              "the database is down; sending the caller to an agent")
@@ -81,7 +113,7 @@ class CallRunner:
                 return await self._apologise(call, log, language, "agi-unknown-route",
                                              f"no dialplan named {call.info.route!r}")
             engine = FlowEngine(call, published, self.prompts, log,
-                                default_queue=self.default_queue)
+                                default_queue=self.default_queue, recording=recording)
             outcome = await engine.run()
             if outcome.outcome != "queued":
                 await call.set_outcome(outcome.outcome, None)

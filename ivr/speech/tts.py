@@ -384,7 +384,7 @@ def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
     _wait_until_espeak_idle()  # else runAndWait may cancel this prompt (module docstring)
     with contextlib.redirect_stdout(io.StringIO()):
         _ENGINE.runAndWait()
-    _wait_until_espeak_idle()  # the WAV is written on espeak's thread
+        _wait_until_espeak_idle()  # the WAV is written on espeak's thread
     try:
         if _ENGINE_ERRORS:
             raise RuntimeError(f"pyttsx3 reported {_ENGINE_ERRORS[0]!r}")

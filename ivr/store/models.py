@@ -66,3 +66,37 @@ class DialplanVersionRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(String(256))
+
+
+class AuditRow(Base):
+    """Append-only: who did what to which subject, when, from where, and how it ended."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    """``cli:<os user>``, ``web:<user>``, ``customer:<id>``, ``system``."""
+    action: Mapped[str] = mapped_column(String(64))
+    """e.g. ``verify.pin``, ``recording.export``, ``phone.change``."""
+    subject: Mapped[str | None] = mapped_column(String(128), index=True)
+    """What it was done to: a recording id, a customer id, a call id."""
+    channel: Mapped[str | None] = mapped_column(String(64))
+    """From where: ``cli``, a web client address, ``agi``/``webrtc`` for calls."""
+    outcome: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CustomerRow(Base):
+    """A customer of the payment platform, shared by verification and self-service."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    """Registered phone, E.164."""
+    pin_hash: Mapped[str | None] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

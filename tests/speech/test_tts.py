@@ -73,7 +73,9 @@ async def test_mandarin_prompt_is_spoken_with_the_cmn_voice(renderer: PromptRend
     assert english.duration > 1.3 * mandarin.duration
 
 
-async def test_second_ensure_does_not_render_again(renderer: PromptRenderer, tmp_path: Path) -> None:
+async def test_second_ensure_does_not_render_again(
+    renderer: PromptRenderer, tmp_path: Path
+) -> None:
     first = await renderer.ensure(WELCOME, "en-US")
     written = first.path.stat().st_mtime_ns
 
@@ -126,7 +128,9 @@ async def test_render_all_skips_cached_and_reports_progress(renderer: PromptRend
     progress: list[tuple[int, int]] = []
     items = [("Goodbye.", "en-US"), (WELCOME, "en-US"), ("再见。", "zh-CN")]
 
-    audios = await renderer.render_all(items, on_progress=lambda done, total: progress.append((done, total)))
+    audios = await renderer.render_all(
+        items, on_progress=lambda done, total: progress.append((done, total))
+    )
 
     assert renderer.render_count == 3  # WELCOME once, plus the two new prompts
     assert [a.key for a in audios] == [renderer.key(text, lang) for text, lang in items]
@@ -159,6 +163,18 @@ async def test_empty_text_is_refused(renderer: PromptRenderer) -> None:
     with pytest.raises(PromptError) as caught:
         await renderer.ensure("  ", "en-US")
     assert caught.value.code == "prompt-empty-text"
+
+
+async def test_long_text_does_not_crash_the_worker(renderer: PromptRenderer) -> None:
+    await renderer.ensure("Hello.", "en-US")
+    pid = renderer.worker_pid
+    # Unpatched pyttsx3 makes espeak copy 10x the text's size: a segfault at ~100 kB.
+    long_text = " " * 200_000 + "Thank you for calling."
+
+    audio = await renderer.ensure(long_text, "en-US")
+
+    _assert_is_speech(audio, min_seconds=0.5)
+    assert renderer.worker_pid == pid
 
 
 async def test_a_dead_worker_is_replaced(renderer: PromptRenderer) -> None:
