@@ -174,10 +174,6 @@ def run(levels: tuple[int, ...] = (50, 500), seconds: float = 20.0,
         sounds = Path(tmp) / "sounds"
         for level in levels:
             server = Server(Path(tmp) / f"data{level}", sounds)
-            if os.environ.get("BENCH_PROFILE"):
-                subprocess.Popen(["py-spy", "record", "-d", str(int(seconds)), "-o",
-                                  os.environ["BENCH_PROFILE"], "-f", "raw", "-p",
-                                  str(server.proc.pid)], stderr=subprocess.DEVNULL)  # noqa: S603
             try:
                 row = _run_level(server.agi_port, level, seconds, max(1, min(processes, level // 25)))
                 row["server_peak_rss_mb"] = round(_peak_rss_mb(server.proc.pid), 1)
