@@ -227,7 +227,10 @@ class PromptRenderer:
                 except BrokenProcessPool as err:
                     await self._stop_worker(kill=True)
                     if attempt == 2:
-                        raise PromptError("prompt-render-failed", "TTS worker died twice") from err
+                        raise PromptError(
+                            "prompt-render-failed",
+                            "the TTS worker process died twice in a row (see its stderr)",
+                        ) from err
                     _LOG.warning("TTS worker process died; starting a new one")
                 except TimeoutError as err:
                     await self._stop_worker(kill=True)

@@ -177,6 +177,29 @@ async def test_long_text_does_not_crash_the_worker(renderer: PromptRenderer) -> 
     assert renderer.worker_pid == pid
 
 
+async def test_rendering_keeps_the_event_loop_free(renderer: PromptRenderer) -> None:
+    await renderer.ensure("Hello.", "en-US")  # worker start-up is not what we measure
+    long_prompt = " ".join(f"Option {n}, press {n} for service number {n}." for n in range(60))
+    gaps: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def tick() -> None:
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    async with asyncio.TaskGroup() as tasks:
+        ticker = tasks.create_task(tick())
+        audio = await renderer.ensure(long_prompt, "en-US")
+        ticker.cancel()
+
+    assert audio.duration > 60
+    assert len(gaps) > 10
+    assert max(gaps) < 0.1, f"event loop blocked for {max(gaps):.3f} s"
+
+
 async def test_a_dead_worker_is_replaced(renderer: PromptRenderer) -> None:
     await renderer.ensure(WELCOME, "en-US")
     pid = renderer.worker_pid

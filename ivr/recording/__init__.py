@@ -1,0 +1,1 @@
+"""Encrypted call recordings: format, keys, capture, store and replay."""
