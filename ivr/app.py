@@ -113,7 +113,8 @@ class Hotline:
             default_language=settings.dialplans.default_language,
             apology=settings.dialplans.apology,
         )
-        self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe)
+        self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
+                             overflow_queue=settings.dialplans.default_queue)
         self.ready = False
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None

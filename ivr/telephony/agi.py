@@ -228,9 +228,11 @@ class AgiServer:
     """The FastAGI CallSource: accepts Asterisk connections and runs a handler per call."""
 
     def __init__(
-        self, settings: AgiSettings, *, observe_reply: Callable[[float], None] | None = None
+        self, settings: AgiSettings, *, observe_reply: Callable[[float], None] | None = None,
+        overflow_queue: str = "customer_service",
     ) -> None:
         self._settings = settings
+        self._overflow_queue = overflow_queue
         self._observe = observe_reply
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -316,6 +318,17 @@ class AgiServer:
         )
         call = AgiCall(info, reader, writer, self._settings, self._observe)
         call._last_reply_at = started
+        if len(self._tasks) > self._settings.max_calls:
+            # Over capacity: no flow, no prompt rendering; Asterisk's dialplan queues the call.
+            _LOG.warning("agi-over-capacity: %d calls in progress", len(self._tasks) - 1)
+            try:
+                await call.set_variable("IVR_QUEUE", self._overflow_queue)
+                await call.set_outcome("failed", None)
+            except (CallHangup, AgiError):
+                pass
+            finally:
+                await call.close()
+            return
         try:
             await handler(call)
         except Exception:  # the handler is the flow boundary; this is the last net

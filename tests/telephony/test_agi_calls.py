@@ -195,3 +195,12 @@ async def test_health_and_metrics(hotline: Hotline) -> None:
         async with http.get(f"{base}/api/calls") as resp:
             calls = (await resp.json())["calls"]
         assert calls[0]["queue"] == "card_services"
+
+
+async def test_over_capacity_calls_go_straight_to_the_default_queue(
+        tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> None:
+    app = Hotline(make_settings(tmp_path, sounds_dir, dialplan_dir, agi={"max_calls": 0}))
+    async with app.running():
+        result = await call(app, "1", "3")
+    assert result.variables == {"IVR_QUEUE": "customer_service", "IVR_OUTCOME": "failed"}
+    assert not any(c.startswith(("STREAM", "GET DATA")) for c in result.commands)
