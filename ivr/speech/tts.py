@@ -4,7 +4,7 @@ A prompt is cached as ``sounds_dir/<key>.wav``, the key hashing (text, voice, ra
 renders once. pyttsx3 keeps one engine per process and is not thread-safe, so every render
 runs in one dedicated worker process (spawned: no inherited threads or locks), one job at a
 time; a thread of the server converts the worker's 22,050 Hz output to 8 kHz. The event loop
-only waits, and every wait has a timeout.
+only waits, and every render has a timeout.
 
 pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
 
@@ -113,6 +113,7 @@ class PromptRenderer:
         """Renders this renderer has done (cache hits excluded); for metrics and tests."""
         self._worker: _Worker | None = None
         self._worker_lock = asyncio.Lock()  # one job in the worker at a time
+        self._scratch = self._dir / f".render-{os.getpid()}.wav"  # unique per server process
         self._key_locks = _KeyedLocks()
         self._index_lock = asyncio.Lock()
         self._closed = False
@@ -193,9 +194,12 @@ class PromptRenderer:
 
     async def _render(self, key: str, text: str, voice: str) -> PromptAudio:
         started = time.perf_counter()
-        raw = self._dir / f".render-{key}.wav"  # the worker's 22,050 Hz output
-        await self._run_in_worker(text, voice, raw)
-        samples = await asyncio.to_thread(_convert_for_asterisk, raw, self._wav_path(key))
+        # One job at a time: the worker's 22,050 Hz scratch file is ours until converted.
+        # (A job abandoned by a cancelled caller finishes first: the worker is FIFO.)
+        async with self._worker_lock:
+            await self._run_in_worker(text, voice, self._scratch)
+            wav = self._wav_path(key)
+            samples = await asyncio.to_thread(_convert_for_asterisk, self._scratch, wav)
         self.render_count += 1
         elapsed = time.perf_counter() - started
         _LOG.info(
@@ -212,37 +216,36 @@ class PromptRenderer:
         return self._audio(key, samples)
 
     async def _run_in_worker(self, text: str, voice: str, out: Path) -> None:
-        async with self._worker_lock:
-            for attempt in (1, 2):
-                if self._closed:
-                    raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
-                worker = self._worker = self._worker or _Worker()
-                try:
-                    # The first submit starts the process (fork+exec): off the loop, and
-                    # outside the timeout so that a timed-out job always has a pid to kill.
-                    job = await asyncio.to_thread(worker.submit, text, voice, self._rate, out)
-                    async with asyncio.timeout(self._render_timeout):
-                        await asyncio.wrap_future(job)
-                    return
-                except BrokenProcessPool as err:
-                    await self._stop_worker(kill=True)
-                    if attempt == 2:
-                        raise PromptError(
-                            "prompt-render-failed",
-                            "the TTS worker process died twice in a row (see its stderr)",
-                        ) from err
-                    _LOG.warning("TTS worker process died; starting a new one")
-                except TimeoutError as err:
-                    await self._stop_worker(kill=True)
+        for attempt in (1, 2):
+            if self._closed:
+                raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
+            worker = self._worker = self._worker or _Worker()
+            try:
+                # The first submit starts the process (fork+exec): off the loop, and
+                # outside the timeout so that a timed-out job always has a pid to kill.
+                job = await asyncio.to_thread(worker.submit, text, voice, self._rate, out)
+                async with asyncio.timeout(self._render_timeout):
+                    await asyncio.wrap_future(job)
+                return
+            except BrokenProcessPool as err:
+                await self._stop_worker(kill=True)
+                if attempt == 2:
                     raise PromptError(
-                        "prompt-render-timeout",
-                        f"no audio after {self._render_timeout:g} s; TTS worker restarted",
+                        "prompt-render-failed",
+                        "the TTS worker process died twice in a row (see its stderr)",
                     ) from err
-                except LookupError as err:  # raised before the engine was touched
-                    raise PromptError("prompt-no-voice", str(err)) from err
-                except Exception as err:
-                    await self._stop_worker(kill=True)
-                    raise PromptError("prompt-render-failed", f"pyttsx3 failed: {err}") from err
+                _LOG.warning("TTS worker process died; starting a new one")
+            except TimeoutError as err:
+                await self._stop_worker(kill=True)
+                raise PromptError(
+                    "prompt-render-timeout",
+                    f"no audio after {self._render_timeout:g} s; killed the TTS worker",
+                ) from err
+            except LookupError as err:  # raised before the engine was touched
+                raise PromptError("prompt-no-voice", str(err)) from err
+            except Exception as err:
+                await self._stop_worker(kill=True)
+                raise PromptError("prompt-render-failed", f"pyttsx3 failed: {err}") from err
 
     async def _stop_worker(self, *, kill: bool) -> None:
         worker, self._worker = self._worker, None
