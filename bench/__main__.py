@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-BENCHES = ["bench.agi_calls"]
+BENCHES = ["bench.agi_calls", "bench.recording", "bench.verification", "bench.speech"]
 
 
 def _table(result: dict[str, Any]) -> Table:

@@ -16,7 +16,13 @@ from ivr.config import Settings, parse_hostport
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
+from ivr.flow.voice import VoiceConfig
 from ivr.metrics import Metrics
+from ivr.recording.wiring import RecordingService
+from ivr.security.wiring import make_verifier
+from ivr.speech.endpoint import EndpointConfig
+from ivr.speech.engines import check_languages, load_recognizers, make_pool
+from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
 from ivr.store.db import make_engine, upgrade
 from ivr.store.repo import CallQueries, DialplanRepository
@@ -105,6 +111,9 @@ class Hotline:
         self.renderer = make_renderer(settings)
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds)
+        self.recording = RecordingService(
+            settings, self.engine, self.writer, lambda code: self.metrics.errors.labels(code).inc())
+        self.recordings = self.recording.store
         self.runner = CallRunner(
             plans=self.registry, prompts=self.prompts,
             call_log=lambda call_id: CallRecorder(self.writer, call_id),
@@ -112,9 +121,13 @@ class Hotline:
             default_queue=settings.dialplans.default_queue,
             default_language=settings.dialplans.default_language,
             apology=settings.dialplans.apology,
+            verifier=make_verifier(settings.security, self.engine, settings.var_dir),
+            recordings=self.recording.for_call if self.recording.enabled else None,
         )
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
-                             overflow_queue=settings.dialplans.default_queue)
+                             overflow_queue=settings.dialplans.default_queue,
+                             record_dirs=(settings.record_dir, settings.asterisk_record_dir))
+        self.speech_pool = make_pool(settings.speech)
         self.ready = False
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None
@@ -143,10 +156,14 @@ class Hotline:
 
     async def start(self, progress: Progress | None = None) -> list[str]:
         notes = [] if self.registry.plans else await self.load_dialplans()
+        if key_note := await asyncio.to_thread(self.recording.ensure_key):
+            notes.append(key_note)
+        notes += await self.start_speech()
         await self.render_prompts(progress)
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
-            self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status),
+            self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status,
+            engine=self.engine, recordings=self.recordings),
             access_log=None)
         await self._http.setup()
         host, port = parse_hostport(self.settings.http.bind)
@@ -166,6 +183,7 @@ class Hotline:
                 writer = tg.create_task(self.writer.run(), name="ivr-writer")
                 watcher = tg.create_task(
                     self.registry.watch(self.settings.dialplans.poll_seconds), name="ivr-watch")
+                sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 self.ready = True
                 try:
                     yield self
@@ -175,11 +193,34 @@ class Hotline:
                     if left:
                         _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
                     watcher.cancel()
+                    sealer.cancel()
                     writer.cancel()
         finally:
             await self.close()
 
+    async def start_speech(self) -> list[str]:
+        """Check every dialplan language is heard somehow; load the recognisers (off the loop).
+
+        Raises ``speech-language-unconfigured`` (refuse to serve) or ``asr-model-*``.
+        """
+        speech = self.settings.speech
+        languages = {lang for p in self.registry.plans.values() for lang in p.plan.languages}
+        check_languages(languages, speech)
+        recognizers = await asyncio.to_thread(load_recognizers, languages, speech,
+                                              self.speech_pool)
+        self.settings.record_dir.mkdir(parents=True, exist_ok=True)
+        endpoint = speech.endpoint
+        self.runner.voice = VoiceConfig(
+            listener=SpeechListener(recognizers, vad_aggressiveness=speech.vad_aggressiveness),
+            endpoint=EndpointConfig(end_silence=endpoint.end_silence, no_input=endpoint.no_input,
+                                    max_utterance=endpoint.max_utterance,
+                                    min_speech=endpoint.min_speech,
+                                    pause=min(0.2, endpoint.end_silence)),
+            min_confidence={lang: cfg.min_confidence for lang, cfg in speech.languages.items()})
+        return [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
+
     async def close(self) -> None:
+        self.speech_pool.shutdown()
         if self._http is not None:
             await self._http.cleanup()
         await self.renderer.aclose()
@@ -194,6 +235,8 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     hotline = Hotline(settings)
+    if key_note := await asyncio.to_thread(hotline.recording.ensure_key):
+        announce(key_note)
     for note in await hotline.load_dialplans():
         announce(note)
     if not hotline.registry.plans:

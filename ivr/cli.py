@@ -272,7 +272,8 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 # Parser -------------------------------------------------------------------------
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
-PLUGINS: list[str] = []
+PLUGINS: list[str] = ["ivr.web.users_cli", "ivr.recording.cli", "ivr.security.cli",
+                       "ivr.speech.cli"]
 """Modules adding their own commands: each has ``register(sub, add_command)``."""
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ivr.errors import ConfigError
+from ivr.security.settings import SecuritySettings
+from ivr.speech.settings import SpeechSettings
 
 
 def parse_hostport(value: str) -> tuple[str, int]:
@@ -100,6 +102,42 @@ class DialplanSettings(BaseModel):
     )
 
 
+class RetentionSettings(BaseModel):
+    """How long each kind of call data is kept, in days (None: for ever). Calls on legal
+    hold are never purged."""
+
+    recordings_days: float | None = None
+    transcripts_days: float | None = None
+    events_days: float | None = None
+
+
+class RecordingSettings(BaseModel):
+    """Encrypted call recordings: keys, capture spool, store format, retention."""
+
+    enabled: bool = True
+    keys_dir: Path | None = None
+    """Key files (default DIR/var/keys); mode 0600."""
+    mode: Literal["symmetric", "asymmetric"] = "symmetric"
+    """Kind of key created on first need: a local AES key, or an X25519 pair whose private
+    half belongs on the replay host."""
+    spool_dir: Path | None = None
+    """Where Asterisk's MixMonitor writes plaintext WAV segments (default DIR/var/spool);
+    put it on tmpfs."""
+    asterisk_spool_dir: str | None = None
+    """The same folder as Asterisk sees it (default: spool_dir's absolute path)."""
+    chunk_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)
+    """Plaintext bytes per sealed chunk (64 KiB is about 4 s of 8 kHz 16-bit audio)."""
+    settle_seconds: float = 2.0
+    """A spool segment is finished once its size and mtime stayed put this long."""
+    scan_seconds: float = 1.0
+    orphan_seconds: float = 3600.0
+    """Segments of a call with no manifest (server crashed) are sealed, marked incomplete,
+    after this long."""
+    crypto_threads: int = Field(2, ge=1, le=64)
+    """Most crypto/file jobs running off the event loop at once."""
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+
 class Settings(BaseSettings):
     """The whole configuration."""
 
@@ -116,6 +154,9 @@ class Settings(BaseSettings):
     prompts: PromptSettings = Field(default_factory=PromptSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     dialplans: DialplanSettings = Field(default_factory=DialplanSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -145,6 +186,31 @@ class Settings(BaseSettings):
     @property
     def asterisk_sounds_dir(self) -> str:
         return self.prompts.asterisk_dir or str(self.sounds_dir)
+
+    @property
+    def keys_dir(self) -> Path:
+        return (self.recording.keys_dir or self.var_dir / "keys").absolute()
+
+    @property
+    def spool_dir(self) -> Path:
+        return (self.recording.spool_dir or self.var_dir / "spool").absolute()
+
+    @property
+    def asterisk_spool_dir(self) -> str:
+        return self.recording.asterisk_spool_dir or str(self.spool_dir)
+
+    @property
+    def record_dir(self) -> Path:
+        """Caller turns recorded by FastAGI (RECORD FILE), read back by Hotline."""
+        return (self.speech.record_dir or self.var_dir / "turns").absolute()
+
+    @property
+    def asterisk_record_dir(self) -> str:
+        return self.speech.asterisk_record_dir or str(self.record_dir)
+
+    @property
+    def models_dir(self) -> Path:
+        return (self.speech.models_dir or self.var_dir / "models").absolute()
 
     @property
     def database_url(self) -> str:

@@ -2,7 +2,7 @@
 # Installs the Debian packages Hotline needs (as root); a no-op when they are present.
 set -euo pipefail
 need=()
-for pkg in espeak-ng libespeak-ng1 postgresql tzdata; do
+for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

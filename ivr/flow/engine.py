@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from ivr.errors import IvrError
 from ivr.flow import schema
 from ivr.flow.hours import Schedule, compile_schedule
+from ivr.flow.verify import Verifier, run_change_phone, run_verify
+from ivr.flow.voice import VoiceConfig, VoiceQuestions
 from ivr.telephony.call import Call, Prompt, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -106,8 +108,12 @@ class FlowEngine:
         default_queue: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         recording: RecordingControl | None = None,
+        verifier: Verifier | None = None,
+        voice: VoiceConfig | None = None,
     ) -> None:
         self.call = call
+        self.voice = VoiceQuestions(self, voice) if voice is not None else None
+        self.verifier = verifier
         self.recording = recording or NoRecording()
         self.published = published
         self.plan = published.plan
@@ -197,6 +203,8 @@ class FlowEngine:
     async def _on_ask(self, node_id: str, node: schema.Node) -> str | Outcome:
         ask = node.ask
         assert ask is not None
+        if self.voice is not None and (heard := await self.voice.on_ask(node_id, node)):
+            return heard
         timeout, retries = self._retry_settings(ask)
         keys = "".join(ask.dtmf)
         reprompt: dict[str, str] | None = None
@@ -218,6 +226,8 @@ class FlowEngine:
     async def _on_collect(self, node_id: str, node: schema.Node) -> str | Outcome:
         col = node.collect
         assert col is not None and node.next is not None
+        if self.voice is not None and (heard := await self.voice.on_collect(node_id, node)):
+            return heard
         timeout, retries = self._retry_settings(col)
         reprompt: dict[str, str] | None = None
         for attempt in range(retries + 1):
@@ -279,6 +289,14 @@ class FlowEngine:
         await self.call.transfer(QueueTarget(queue.name, priority))
         self.events.event("transfer", node=node_id, queue=queue.name, priority=priority)
         return Outcome("queued", queue.name, priority)
+
+    async def _on_verify(self, node_id: str, node: schema.Node) -> str:
+        assert node.verify is not None
+        return await run_verify(self, node_id, node.verify)
+
+    async def _on_change_phone(self, node_id: str, node: schema.Node) -> str | Outcome:
+        assert node.change_phone is not None
+        return await run_change_phone(self, node_id, node.change_phone)
 
     async def _on_hangup(self, node_id: str, node: schema.Node) -> Outcome:
         hangup = node.hangup

@@ -17,7 +17,8 @@ from ivr.flow import schema
 from ivr.flow.hours import compile_schedule
 
 Path_ = tuple[str, ...]
-RESERVED_VARS = {"language", "caller", "dialed", "call_id"}
+RESERVED_VARS = {"language", "caller", "dialed", "call_id", "verified_level", "customer_id",
+                 "verified_has_pin"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,10 @@ def _texts(node: schema.Node) -> list[tuple[tuple[str, ...], dict[str, str]]]:
             text = getattr(body, name, None)
             if text is not None:
                 out.append(((kind, name), text))
+    if node.verify is not None:
+        for name, text in node.verify.prompts:
+            if text is not None:
+                out.append((("verify", "prompts", name), text))
     return out
 
 
@@ -152,11 +157,17 @@ def _targets(node: schema.Node) -> list[tuple[tuple[str, ...], str]]:
             out.append(((kind, "fallback"), body.fallback))
     if node.ask:
         out.extend((("ask", "dtmf", key), target) for key, target in node.ask.dtmf.items())
+        out.extend((("ask", "phrases", target), target) for target in node.ask.phrases)
     if node.branch:
         out.extend((("branch", "cases", k), t) for k, t in node.branch.cases.items())
         out.append((("branch", "default"), node.branch.default))
     if node.hours:
         out += [(("hours", "open"), node.hours.open), (("hours", "closed"), node.hours.closed)]
+    for kind, fields in (("verify", ("verified", "failed", "locked", "unavailable")),
+                         ("change_phone", ("changed", "review", "failed"))):
+        body = getattr(node, kind)
+        if body is not None:
+            out.extend(((kind, f), getattr(body, f)) for f in fields if getattr(body, f))
     return out
 
 
@@ -199,6 +210,12 @@ def _semantic_problems(tree: _Tree, plan: schema.Dialplan) -> list[Problem]:
                         f"languages ({', '.join(plan.languages)})")
                 elif var in RESERVED_VARS - {"language"}:
                     add((*base, "set", var), f"'{var}' is set by Hotline and cannot be changed")
+        if node.ask:
+            for target, by_language in node.ask.phrases.items():
+                extra = [lang for lang in by_language if lang not in plan.languages]
+                if extra:
+                    add((*base, "ask", "phrases", target), f"phrases in undeclared language "
+                        f"{', '.join(extra)} (declared: {', '.join(plan.languages)})")
         if node.collect and node.collect.into in RESERVED_VARS:
             add((*base, "collect", "into"), f"'{node.collect.into}' is reserved; pick another name")
     for node_id in sorted(names - _reachable(plan)):

@@ -15,6 +15,8 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
         for body in (node.ask, node.collect, node.queue, node.hangup):
             for name in ("prompt", "no_input", "no_match"):
                 texts.append(getattr(body, name, None))
+        if node.verify is not None:
+            texts.extend(text for _, text in node.verify.prompts)
     seen: set[tuple[str, str]] = set()
     for text in texts:
         for language, words in (text or {}).items():

@@ -22,6 +22,8 @@ from ivr.flow.engine import (
     PublishedPlan,
     RecordingControl,
 )
+from ivr.flow.verify import Verifier
+from ivr.flow.voice import VoiceConfig
 from ivr.telephony.call import Call, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class CallRunner:
     apology: dict[str, str]
     recordings: Callable[[Call, CallLog], CallRecording] | None = None
     """Makes each call's recording (None: calls are not recorded)."""
+    verifier: Verifier | None = None
+    """Caller verification for ``verify`` nodes (None: they route to unavailable/failed)."""
+    voice: VoiceConfig | None = None
+    """Speech recognition for questions (None: keypad only)."""
 
     async def __call__(self, call: Call) -> None:
         info = call.info
@@ -113,7 +119,8 @@ class CallRunner:
                 return await self._apologise(call, log, language, "agi-unknown-route",
                                              f"no dialplan named {call.info.route!r}")
             engine = FlowEngine(call, published, self.prompts, log,
-                                default_queue=self.default_queue, recording=recording)
+                                default_queue=self.default_queue, recording=recording,
+                                verifier=self.verifier, voice=self.voice)
             outcome = await engine.run()
             if outcome.outcome != "queued":
                 await call.set_outcome(outcome.outcome, None)

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup")
+NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup",
+              "verify", "change_phone")
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
 Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
@@ -35,13 +36,36 @@ class Retries(Strict):
     """Where to go when attempts run out (default: the dialplan's ``fallback``)."""
 
 
-class Ask(Retries):
-    """A question answered with one key (speech and intents join in later versions)."""
+class Endpointing(Strict):
+    """Per-question overrides of the speech endpointing defaults (seconds)."""
+
+    end_silence: float | None = Field(None, gt=0, le=5)
+    """Trailing silence that ends the caller's answer (FastAGI: whole seconds, at least 1)."""
+    no_input: float | None = Field(None, gt=0, le=60)
+    max_utterance: float | None = Field(None, gt=0, le=60)
+    min_speech: float | None = Field(None, gt=0, le=2)
+    """Speech needed to stop the prompt (barge-in)."""
+
+
+class Voice(Strict):
+    """Speech settings shared by questions that accept voice."""
+
+    endpointing: Endpointing | None = None
+    barge_in: bool = True
+    """False: the caller hears the whole prompt (legal notices) before speech counts."""
+
+
+class Ask(Retries, Voice):
+    """A question answered with one key or, where a recogniser exists, by voice."""
 
     prompt: Text
     dtmf: dict[str, NodeId] = Field(min_length=1)
     all_languages: bool = False
     """Play the prompt in every language of the dialplan (a language menu)."""
+    phrases: dict[NodeId, dict[LanguageTag, list[Annotated[str, Field(min_length=1)]]]] = Field(
+        default_factory=dict)
+    """What callers may say for each choice, per language (``{refund: {en-US: [refund]}}``);
+    an ask with phrases accepts voice (and "one", "press one" for keypad options)."""
 
     @field_validator("dtmf")
     @classmethod
@@ -52,11 +76,17 @@ class Ask(Retries):
         return v
 
 
-class Collect(Retries):
-    """Digits into a variable (account numbers, card digits, PINs)."""
+class Collect(Retries, Voice):
+    """Digits into a variable (account numbers, card digits, PINs), keyed or spoken."""
 
     prompt: Text
     into: NodeId
+    voice: bool = True
+    """Accept spoken digits where a recogniser exists (never for ``secret``)."""
+    read_back: bool = True
+    """After a spoken answer, read it back and ask the caller to confirm."""
+    amount: bool = False
+    """A money amount (spoken "twelve fifty", keyed with * as the decimal point)."""
     """Variable that receives the digits."""
     min_length: int = Field(1, ge=1, le=32)
     max_length: int = Field(16, ge=1, le=32)
@@ -118,6 +148,76 @@ class Hangup(Strict):
     outcome: Literal["self_served", "failed"] = "self_served"
 
 
+class VerifyPrompts(Strict):
+    """What a verify node says; every text in every language of the dialplan."""
+
+    knowledge: Text
+    """Asks for the knowledge factor (card last four, or date of birth as YYYYMMDD)."""
+    pin: Text | None = None
+    """Asks for the PIN (needed when ``strong`` may use ``pin``)."""
+    otp: Text | None = None
+    """Said once a code was sent: asks for it (needed when ``strong`` may use ``otp``)."""
+    wrong: Text
+    """Said before asking again after a wrong or unusable answer."""
+
+
+class Verify(Strict):
+    """Find out who is calling, up to ``level``; routes on the result.
+
+    ``basic``: the caller id is a registered phone plus one knowledge factor; ``strong``:
+    basic plus a PIN or a one-time code sent to that phone. What was keyed in is never
+    stored, logged or recorded; the level reached stays on the call for later nodes.
+    """
+
+    level: Literal["none", "basic", "strong"]
+    knowledge: Literal["card_last4", "birth_date"] = "card_last4"
+    strong: Literal["pin", "otp", "pin_or_otp"] = "pin_or_otp"
+    """``pin_or_otp``: the PIN when the customer has one, else a code by text message."""
+    attempts: int = Field(3, ge=1, le=5)
+    """Tries per factor in this call (lockout across calls may end them sooner)."""
+    pin_min_length: int = Field(4, ge=4, le=12)
+    pin_max_length: int = Field(6, ge=4, le=12)
+    otp_length: int = Field(6, ge=6, le=8)
+    timeout: float | None = Field(None, gt=0, le=60)
+    """Seconds to wait for the first key (default: the dialplan's)."""
+    backend_timeout: float = Field(8.0, gt=0, le=30)
+    """Longest wait for any one verification step (database, KDF, SMS gateway)."""
+    prompts: VerifyPrompts
+    verified: NodeId
+    failed: NodeId
+    """Not verified: unknown or withheld caller id, wrong answers, no usable factor."""
+    locked: NodeId
+    """A factor is locked (too many failures, here or on earlier calls): offer an agent."""
+    unavailable: NodeId | None = None
+    """Verification could not run (backend down or slow); default: ``failed``."""
+
+    @model_validator(mode="after")
+    def _prompts_for_factors(self) -> Verify:
+        if self.level == "strong":
+            if self.strong in ("pin", "pin_or_otp") and self.prompts.pin is None:
+                raise ValueError(f"strong: {self.strong} needs prompts.pin")
+            if self.strong in ("otp", "pin_or_otp") and self.prompts.otp is None:
+                raise ValueError(f"strong: {self.strong} needs prompts.otp")
+        if self.pin_min_length > self.pin_max_length:
+            raise ValueError("pin_min_length is larger than pin_max_length")
+        return self
+
+
+class ChangePhone(Strict):
+    """Change the registered phone of a caller verified ``strong``, after the risk rules.
+
+    Any rule firing means no change in self-service: the call goes to ``review`` (a queue
+    of agents) with the reasons stored on the call and in the audit log.
+    """
+
+    new_phone: NodeId
+    """Variable (a collect, usually ``secret: true``) holding the new number."""
+    changed: NodeId
+    review: NodeId
+    failed: NodeId
+    """Not verified strong, an invalid number, or the backend failed."""
+
+
 class Node(Strict):
     """One named step; exactly one of the kind fields is set."""
 
@@ -130,6 +230,8 @@ class Node(Strict):
     goto: NodeId | None = None
     queue: Queue | None = None
     hangup: Hangup | None = None
+    verify: Verify | None = None
+    change_phone: ChangePhone | None = None
     next: NodeId | None = None
     """Following node for say, collect and set."""
     barge_in: bool = False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+import sqlalchemy as sa
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -100,3 +101,188 @@ class CustomerRow(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(256))
     language: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebUserRow(Base):
+    """A web user (admin, supervisor or auditor); the password only as an argon2id hash."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """``admin``, ``supervisor`` or ``auditor``."""
+    password_hash: Mapped[str] = mapped_column(String(256))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive failures since the last success or lockout."""
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSessionRow(Base):
+    """A login session; only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+# Verification (issue 5) -----------------------------------------------------------------
+class CardRow(Base):
+    """A customer's payment card, as far as verification needs it (never the full number)."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
+    first6: Mapped[str] = mapped_column(String(6))
+    last4: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerFactsRow(Base):
+    """Knowledge factors kept apart from the shared customers row (date of birth)."""
+
+    __tablename__ = "customer_facts"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    birth_date: Mapped[str | None] = mapped_column(String(8))
+    """``YYYYMMDD``, as a caller keys it."""
+
+
+class VerifyCounterRow(Base):
+    """Failures (or sends) of one factor for one customer, counted across calls."""
+
+    __tablename__ = "verify_counters"
+
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    factor: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OtpCodeRow(Base):
+    """A one-time code: only its salted hash, expiry and whether it was used."""
+
+    __tablename__ = "otp_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(32), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    call_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class OtpOutboxRow(Base):
+    """What the notifier sent (embedded sink: the message itself, the stand-in for SMS)."""
+
+    __tablename__ = "otp_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    customer_id: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)
+    """Embedded sink only; None when a real gateway delivered it."""
+    sink: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    otp_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PhoneChangeRow(Base):
+    """Every phone change attempt and its risk decision (review items for agents)."""
+
+    __tablename__ = "phone_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    customer_id: Mapped[str] = mapped_column(String(32), index=True)
+    old_phone: Mapped[str] = mapped_column(String(32))
+    new_phone: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    """``applied``, ``review`` (rules fired; an agent decides) or ``rejected``."""
+    rules_fired: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecordingRow(Base):
+    """One encrypted recording: the file under DIR/recordings/ plus what replay needs to know."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    duration: Mapped[float] = mapped_column(sa.Float)
+    format: Mapped[str] = mapped_column(String(16))
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[int] = mapped_column(Integer)
+    sample_width: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the ciphertext file (changes when rotation re-wraps its key)."""
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    """``writing``, ``complete`` or ``incomplete`` (cut short, found on recovery)."""
+    source: Mapped[str] = mapped_column(String(16))
+    """``agi`` (MixMonitor spool), ``stream`` (frames), ``import``."""
+    path: Mapped[str] = mapped_column(String(512))
+    """File name relative to DIR/recordings/."""
+    markers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Paused stretches (secret collects): ``{"at": s, "seconds": s, "node": id}``."""
+
+
+class LegalHoldRow(Base):
+    """A call whose recordings, transcripts and events retention must not purge."""
+
+    __tablename__ = "legal_holds"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(512))
+
+
+class TurnRow(Base):
+    """One caller turn: what was heard (keys or speech), by which engine, how sure, how fast.
+    Secret collects never produce a turn."""
+
+    __tablename__ = "turns"
+    __table_args__ = (Index("ix_turns_call_seq", "call_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    node: Mapped[str | None] = mapped_column(String(64))
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(8))
+    result: Mapped[str] = mapped_column(String(16))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    engine: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[float | None] = mapped_column(sa.Float)
+    audio_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    decode_ms: Mapped[float | None] = mapped_column(sa.Float)
+    end_to_final_ms: Mapped[float | None] = mapped_column(sa.Float)
+    barged_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(64))

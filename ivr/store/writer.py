@@ -18,7 +18,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ivr.store.models import CallEventRow, CallRow
+from ivr.store.models import CallEventRow, CallRow, TurnRow
 
 _LOG = logging.getLogger(__name__)
 MAX_PENDING = 200_000
@@ -84,6 +84,8 @@ class EventWriter:
                         await conn.execute(insert(CallRow), [op.values])
                     elif op.kind == "events":
                         await conn.execute(insert(CallEventRow), op.values["rows"])
+                    elif op.kind == "turn":
+                        await conn.execute(insert(TurnRow), [op.values])
                     else:
                         values = dict(op.values)
                         call_id = values.pop("id")
@@ -124,6 +126,8 @@ def _coalesce(batch: list[_Op]) -> list[_Op]:
                 out[-1].values["rows"].append(op.values)
             else:
                 out.append(_Op("events", {"rows": [op.values]}))
+        elif op.kind == "turn":
+            out.append(op)
         elif op.kind == "update" and op.values["id"] in rows:
             rows[op.values["id"]].update(op.values)
         else:
@@ -151,7 +155,22 @@ class CallRecorder:
         self.seq += 1
         self.writer.add("event", {"call_id": self.call_id, "seq": self.seq, "at": _now(),
                                   "kind": kind, "node": node, "data": data})
+        if kind == "turn":  # caller turns also get a row of their own (speech issue)
+            self.writer.add("turn", turn_row(self.call_id, self.seq, node, data))
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def turn_row(call_id: str, seq: int, node: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """A ``turn`` event's data as a ``turns`` row."""
+    attempt = data.get("attempt")
+    return {"call_id": call_id, "seq": seq, "at": _now(), "node": node,
+            "attempt": attempt if isinstance(attempt, int) else None,
+            "language": data.get("language"), "mode": data.get("mode") or "none",
+            "result": data.get("result") or "", "transcript": data.get("transcript"),
+            "engine": data.get("engine"), "confidence": data.get("confidence"),
+            "audio_seconds": data.get("audio_seconds"), "decode_ms": data.get("decode_ms"),
+            "end_to_final_ms": data.get("end_to_final_ms"),
+            "barged_in": bool(data.get("barged_in")), "error_code": data.get("error")}

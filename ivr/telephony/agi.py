@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+from ivr.audio.frames import AudioChunk, AudioClip
+from ivr.audio.wav import read_wav
 from ivr.config import AgiSettings, parse_hostport
-from ivr.errors import AgiError, CallHangup
+from ivr.errors import AgiError, CallHangup, PromptError
 from ivr.logs import CALL_ID
 from ivr.telephony import agi_protocol as proto
 from ivr.telephony.call import (
@@ -25,6 +29,7 @@ from ivr.telephony.call import (
     PlayResult,
     Prompt,
     QueueTarget,
+    RecordResult,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -64,6 +69,8 @@ class AgiCall:
         self.closed = False
         self.commands_sent = 0
         self.wants_hangup = False
+        self.record_dirs: tuple[Path, str] | None = None
+        """(local folder, the same folder as Asterisk sees it) for caller turns."""
 
     # Low level -------------------------------------------------------------
     async def _readline(self, timeout: float) -> str | None:
@@ -197,6 +204,51 @@ class AgiCall:
             raise CallHangup("caller hung up while recording")
         return reply.endpos
 
+    async def exec_app(self, app: str, args: str = "") -> int | None:
+        """Run a dialplan application (``EXEC app args``) and return its result code;
+        ``-2`` means Asterisk has no such application loaded."""
+        line = f"EXEC {proto.safe_arg(app, 'application')}"
+        if args:
+            line += f" {proto.safe_arg(args, 'application arguments')}"
+        reply = await self.command(line)
+        return reply.result_int
+
+    async def record(self, *, max_seconds: float, silence_seconds: float,
+                     escape_keys: str = "") -> RecordResult:
+        """RECORD FILE into the folder Asterisk and Hotline share, then read and delete it.
+
+        Asterisk's silence limit is whole seconds, so it is rounded up (at least 1 s).
+        """
+        if self.record_dirs is None:
+            raise AgiError("agi-no-record-dir", "no shared folder for RECORD FILE is configured")
+        local_dir, asterisk_dir = self.record_dirs
+        name = f"turn-{self.info.call_id}-{uuid.uuid4().hex[:8]}"
+        local = local_dir / f"{name}.wav"
+        silence = max(1, math.ceil(silence_seconds - 1e-6))
+        escape = "".join(k for k in escape_keys if k in "0123456789*#") or "#"
+        try:
+            reply = await self.command(proto.record_file(
+                f"{asterisk_dir.rstrip('/')}/{name}", "wav", max_seconds, silence, escape))
+            code = reply.result_int or 0
+            if code < 0:
+                raise CallHangup("caller hung up while recording")
+            key = proto.digit_from_code(code) if reply.data == "dtmf" else None
+            try:
+                samples, rate = read_wav(local)
+                clip: AudioClip | None = AudioClip(samples, rate)
+            except PromptError as err:
+                _LOG.debug("no turn audio: %s", err.message)
+                clip = None
+            return RecordResult(clip, key)
+        finally:
+            local.unlink(missing_ok=True)  # caller audio never lingers unencrypted
+
+    async def stop_playback(self) -> None:
+        raise AgiError("agi-not-streaming", "FastAGI plays prompts to the end")
+
+    def audio_in(self) -> AsyncIterator[AudioChunk]:
+        raise AgiError("agi-not-streaming", "FastAGI does not stream audio; use record()")
+
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(proto.set_variable(name, value))
 
@@ -230,8 +282,10 @@ class AgiServer:
     def __init__(
         self, settings: AgiSettings, *, observe_reply: Callable[[float], None] | None = None,
         overflow_queue: str = "customer_service",
+        record_dirs: tuple[Path, str] | None = None,
     ) -> None:
         self._settings = settings
+        self._record_dirs = record_dirs
         self._overflow_queue = overflow_queue
         self._observe = observe_reply
         self._server: asyncio.base_events.Server | None = None
@@ -318,6 +372,7 @@ class AgiServer:
         )
         call = AgiCall(info, reader, writer, self._settings, self._observe)
         call._last_reply_at = started
+        call.record_dirs = self._record_dirs
         if len(self._tasks) > self._settings.max_calls:
             # Over capacity: no flow, no prompt rendering; Asterisk's dialplan queues the call.
             _LOG.warning("agi-over-capacity: %d calls in progress", len(self._tasks) - 1)

@@ -139,10 +139,14 @@ def set_variable(name: str, value: str) -> str:
     return f'SET VARIABLE {safe_arg(name, "variable name")} {safe_arg(value, "value") or chr(34) * 2}'
 
 
-def record_file(path: str, fmt: str, max_seconds: float, silence_seconds: float) -> str:
+def record_file(path: str, fmt: str, max_seconds: float, silence_seconds: float,
+                escape_digits: str = "#") -> str:
+    """``s=`` (stop after that much silence) is whole seconds in res_agi."""
+    if not escape_digits or not _DIGITS.match(escape_digits):
+        raise AgiError("agi-unsafe-argument", f"bad escape digits {escape_digits!r}")
     silence = f" s={int(silence_seconds)}" if silence_seconds else ""
     return (
-        f"RECORD FILE {safe_arg(path, 'file name')} {safe_arg(fmt, 'format')} # "
+        f"RECORD FILE {safe_arg(path, 'file name')} {safe_arg(fmt, 'format')} {escape_digits} "
         f"{int(max_seconds * 1000)} 0{silence}"
     )
 

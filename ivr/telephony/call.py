@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from ivr.audio.frames import AudioChunk, AudioClip
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,10 @@ class CallCapabilities:
     dtmf: bool = True
     transfer: bool = True
     streaming_audio: bool = False
+    """``audio_in()`` streams the caller's audio and ``stop_playback()`` cuts a prompt short
+    (speech barge-in)."""
     record: bool = False
+    """``record()`` records one caller turn (turn-based transports such as FastAGI)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,16 @@ class DtmfResult:
     digits: str
     timed_out: bool
     """True when the caller stopped keying before a terminator or the maximum."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """One recorded caller turn."""
+
+    clip: AudioClip | None
+    """None when nothing was recorded (the transport wrote no audio)."""
+    key: str | None = None
+    """The key that ended the recording, if the caller pressed one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +115,21 @@ class Call(Protocol):
         Keys must be armed while the prompt plays: a transport may discard keys pressed
         between commands (Asterisk does). ``secret`` digits must never be logged.
         """
+        ...
+
+    async def record(self, *, max_seconds: float, silence_seconds: float,
+                     escape_keys: str = "") -> RecordResult:
+        """Record the caller until ``silence_seconds`` of silence (whole seconds on FastAGI),
+        ``max_seconds``, or a key in ``escape_keys``. Needs ``caps.record``."""
+        ...
+
+    def audio_in(self) -> AsyncIterator[AudioChunk]:
+        """The caller's audio as it arrives, while prompts play too. Needs
+        ``caps.streaming_audio``."""
+        ...
+
+    async def stop_playback(self) -> None:
+        """Cut the prompt playing now short (speech barge-in). Needs ``caps.streaming_audio``."""
         ...
 
     async def transfer(self, target: QueueTarget) -> None:

@@ -11,10 +11,12 @@ those that accepts its first key (its other keys stay queued); a ``Silence`` by 
 listens for keys. Once the script is used up the caller stays silent on the line.
 
 Peer limits: nothing waits in real time (prompts "play" instantly); EXEC runs no application
-(``200 result=-2``, res_agi's answer for one not loaded); Asterisk commands missing from
-``_COMMANDS`` (DATABASE, GET OPTION, SPEECH...) get 510; a 520 reply has res_agi's first and
-last lines but not its usage text. When the server closes, Asterisk writes one more
-``HANGUP`` into the closed socket (``run_agi``); nobody can read it, so the peer omits it.
+(``200 result=-2``, res_agi's answer for one not loaded), except MixMonitor and
+StopMixMonitor under ``run_call(mixmonitor=True)`` (ivr.testing.mixmonitor writes the files);
+Asterisk commands missing from ``_COMMANDS`` (DATABASE, GET OPTION, SPEECH...) get 510; a 520
+reply has res_agi's first and last lines but not its usage text. When the server closes,
+Asterisk writes one more ``HANGUP`` into the closed socket (``run_agi``); nobody can read it,
+so the peer omits it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ivr.testing.mixmonitor import SimulatedMixMonitor, dtmf_tone, prompt_audio
 
 DTMF_KEYS = "0123456789*#ABCD"
 HANGUP_LINE = "HANGUP"
@@ -64,7 +68,15 @@ class HangUp:
     """The caller hangs up during the next command that plays a prompt or waits."""
 
 
-Action = Press | Silence | HangUp
+@dataclass(frozen=True, slots=True)
+class Speak:
+    """The caller speaks ``wav`` (a WAV file) during the next RECORD FILE, which Asterisk
+    writes to the path it was given; prompts before it play to the end."""
+
+    wav: Path
+
+
+Action = Press | Silence | HangUp | Speak
 
 
 @dataclass
@@ -98,6 +110,7 @@ class PeerResult:
     closed_by_server: bool  # the server closed first (the peer only quits on idle_timeout)
     reply_times: list[float]  # per command: seconds since the previous reply (or env block)
     played: list[str]  # file names given to STREAM FILE / GET DATA, in order
+    recorded: list[Path] = field(default_factory=list)  # files MixMonitor wrote (mixmonitor=True)
 
 
 class _UsageError(Exception):
@@ -189,9 +202,11 @@ class SimulatedChannel:
     """One channel in AGI(): a command line in, reply lines out. No sockets, no clock."""
 
     def __init__(
-        self, env: dict[str, str], actions: Iterable[Action], sounds_root: Path | None = None
+        self, env: dict[str, str], actions: Iterable[Action], sounds_root: Path | None = None,
+        mixmonitor: SimulatedMixMonitor | None = None,
     ) -> None:
         self.env, self.sounds_root = env, None if sounds_root is None else Path(sounds_root)
+        self.mixmonitor = mixmonitor  # None: app_mixmonitor not loaded (EXEC gives -2)
         self.pending: deque[Action] = deque(actions)
         self.variables: dict[str, str] = {}
         self.played: list[str] = []
@@ -208,11 +223,54 @@ class SimulatedChannel:
             try:
                 if not fewest <= len(args) <= most:
                     raise _UsageError
-                return [action] if isinstance(action, str) else action(self, args)
+                replies = [action] if isinstance(action, str) else action(self, args)
+                if self.mixmonitor is not None and replies:
+                    self._monitor_hears(args, replies)
+                return replies
             except _UsageError:
                 usage = "Usage: " + " ".join(words).upper()
                 return ["520-Invalid command syntax.  Proper usage follows:", usage, _USAGE_END]
         return [UNKNOWN_COMMAND]
+
+    # -- MixMonitor (ivr.testing.mixmonitor) -------------------------------------------------
+
+    def _exec(self, args: list[str]) -> list[str]:
+        """res_agi handle_exec: ``200 result=<app's return>``, -2 for an app not loaded."""
+        app, data = args[1].lower(), args[2] if len(args) > 2 else ""
+        if self.mixmonitor is not None and app == "mixmonitor":
+            return self.mixmonitor.start(data)
+        if self.mixmonitor is not None and app == "stopmixmonitor":
+            return self.mixmonitor.stop()
+        return ["200 result=-2"]
+
+    def _monitor_hears(self, args: list[str], replies: list[str]) -> None:
+        """What a running MixMonitor writes for this command: the prompt, then the keys."""
+        assert self.mixmonitor is not None
+        if not self.mixmonitor.running:
+            return
+        command = " ".join(args[:2]).lower()
+        if command in ("stream file", "get data") and args[2]:
+            path = self._prompt_file(args[2])
+            length = self._prompt_length(args[2]) or DEFAULT_ENDPOS
+            self.mixmonitor.hear(prompt_audio(path, length))
+        match = re.match(r"^200 result=(\d*)", replies[0])
+        if not match or not match.group(1) or command not in (
+                "get data", "wait for digit", "stream file"):
+            return
+        keys = match.group(1) if command == "get data" else chr(int(match.group(1)))
+        for key in keys:
+            if key in DTMF_KEYS:
+                self.mixmonitor.hear(dtmf_tone(key))
+
+    def _prompt_file(self, name: str) -> Path | None:
+        if self.sounds_root is None:
+            return None
+        stem, root = Path(name), self.sounds_root
+        language = self.env.get("agi_language", "")
+        for base in [stem] if stem.is_absolute() else [root / language / stem, root / stem]:
+            if (path := base.with_name(base.name + ".wav")).is_file():
+                return path
+        return None
 
     # -- the caller ------------------------------------------------------------------------
 
@@ -241,6 +299,8 @@ class SimulatedChannel:
     def _during_prompt(self, escape: str) -> Action:
         """What the caller does while a prompt plays that the ``escape`` keys interrupt."""
         action = self._next()
+        if isinstance(action, Speak):
+            return Silence()  # waits for the recording to start
         if isinstance(action, Press):
             return Press(self._take_key()) if action.keys[0] in escape else Silence()
         if isinstance(action, Silence) and escape:
@@ -301,8 +361,9 @@ class SimulatedChannel:
         action = self._next()
         if isinstance(action, HangUp):
             return self._caller_hangs_up("200 result=-1")
-        if isinstance(action, Silence):
-            self._take_silence()
+        if isinstance(action, Silence | Speak):  # a caller about to speak keys nothing
+            if isinstance(action, Silence):
+                self._take_silence()
             return None if timeout < 0 else ["200 result= (timeout)"]
         digits = ""
         for _ in action.keys:
@@ -352,6 +413,13 @@ class SimulatedChannel:
         """``200 result=1 (timeout) endpos=N`` (agi_cli.txt, agi_wav.txt); an escape key ends it
         with ``(dtmf)``, a hang-up with ``(hangup)`` (res_agi handle_recordfile)."""
         _int_arg(args, 5)
+        if isinstance(self._next(), Speak):
+            speak = self.pending.popleft()
+            assert isinstance(speak, Speak)
+            data = speak.wav.read_bytes()
+            Path(args[2] + "." + args[3]).write_bytes(data)
+            samples = max(0, (len(data) - 44) // 2)
+            return [f"200 result=1 (timeout) endpos={samples}"]
         action = self._during_prompt(args[4])
         if isinstance(action, HangUp):
             return self._caller_hangs_up(f"200 result=-1 (hangup) endpos={RECORD_ENDPOS}")
@@ -385,7 +453,7 @@ _MANY = 128  # res_agi's MAX_ARGS
 _COMMANDS: tuple[tuple[tuple[str, ...], bool, int, int, str | _Handler], ...] = (
     (("answer",), False, 1, _MANY, "200 result=0"),
     (("channel", "status"), False, 2, 3, SimulatedChannel._channel_status),
-    (("exec",), True, 2, _MANY, "200 result=-2"),
+    (("exec",), True, 2, _MANY, SimulatedChannel._exec),
     (("get", "data"), False, 3, _MANY, SimulatedChannel._get_data),
     (("get", "full", "variable"), True, 4, 5, SimulatedChannel._get_full_variable),
     (("get", "variable"), True, 3, 3, SimulatedChannel._get_variable),
@@ -428,7 +496,7 @@ async def run_call(
     callerid: str = "+15551234567", calleridname: str = "Sim Caller", language: str = "en",
     dnid: str = "unknown", uniqueid: str | None = None, sounds_root: Path | None = None,
     idle_timeout: float = 30.0, env_overrides: dict[str, str] | None = None,
-    reply_delay: Callable[[str], float] | None = None,
+    reply_delay: Callable[[str], float] | None = None, mixmonitor: bool = False,
 ) -> PeerResult:
     """Place one call into the FastAGI server at host:port and play ``script_actions``.
 
@@ -444,7 +512,8 @@ async def run_call(
         host, port, script=script, callerid=callerid, calleridname=calleridname,
         language=language, dnid=dnid, uniqueid=uniqueid, overrides=env_overrides,
     )
-    channel = SimulatedChannel(env, script_actions.actions if script_actions else (), sounds_root)
+    channel = SimulatedChannel(env, script_actions.actions if script_actions else (), sounds_root,
+                               SimulatedMixMonitor() if mixmonitor else None)
     result = PeerResult([], [], channel.variables, False, False, [], channel.played)
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -471,6 +540,9 @@ async def run_call(
     finally:
         await _close(writer)
     result.hung_up = channel.dead
+    if channel.mixmonitor is not None:
+        channel.mixmonitor.channel_gone()  # the channel is destroyed: files close
+        result.recorded = list(channel.mixmonitor.files)
     return result
 
 

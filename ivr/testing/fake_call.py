@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from ivr.audio.frames import AudioChunk
 from ivr.errors import CallHangup
 from ivr.telephony.call import (
     CallCapabilities,
@@ -12,6 +14,7 @@ from ivr.telephony.call import (
     PlayResult,
     Prompt,
     QueueTarget,
+    RecordResult,
 )
 
 HANGUP = "hangup"
@@ -73,6 +76,23 @@ class FakeCall:
         digits = keys.split(terminator, 1)[0][:max_digits]
         ended = terminator in keys or len(digits) == max_digits
         return DtmfResult(digits, timed_out=not ended)
+
+    async def record(self, *, max_seconds: float, silence_seconds: float,
+                     escape_keys: str = "") -> RecordResult:
+        """A keypad-only caller: keys from the script end the turn; nothing is said."""
+        self._check()
+        keys = self._next()
+        if keys and keys[0] in escape_keys:
+            if len(keys) > 1:
+                self.script.insert(0, keys[1:])
+            return RecordResult(None, key=keys[0])
+        return RecordResult(None)
+
+    def audio_in(self) -> AsyncIterator[AudioChunk]:
+        raise NotImplementedError("FakeCall does not stream audio (see FakeStreamingCall)")
+
+    async def stop_playback(self) -> None:
+        """Prompts end at once in a FakeCall."""
 
     async def transfer(self, target: QueueTarget) -> None:
         self._check()

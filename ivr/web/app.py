@@ -1,16 +1,33 @@
-"""aiohttp application: /healthz, /metrics and a small read-only REST API."""
+"""aiohttp application: /healthz and /metrics (open), the login, the supervisor, admin and
+auditor pages, the replay endpoint and a small read-only REST API (login required)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ivr.audit import AuditLog
 from ivr.metrics import Metrics
+from ivr.recording.api import RecordingLibrary
 from ivr.store.models import CallEventRow, CallRow
 from ivr.store.repo import CallQueries, DialplanRepository
+from ivr.web import admin, login, player, supervisor
+from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
+from ivr.web.call_search import CallSearch
+from ivr.web.context import CONTEXT, WebContext
+from ivr.web.render import Pages
+from ivr.web.sessions import SessionStore
+from ivr.web.settings import WebSettings
+from ivr.web.timeline import describe
+from ivr.web.users import ROLES, UserRepository
+
+STATIC = Path(__file__).with_name("static")
 
 
 def call_json(row: CallRow) -> dict[str, Any]:
@@ -30,12 +47,29 @@ def event_json(row: CallEventRow) -> dict[str, Any]:
             "data": row.data}
 
 
+def make_context(engine: AsyncEngine, recordings: RecordingLibrary | None,
+                 settings: WebSettings) -> WebContext:
+    return WebContext(
+        settings=settings,
+        users=UserRepository(engine, max_failures=settings.max_failed_logins,
+                             lockout=timedelta(minutes=settings.lockout_minutes)),
+        sessions=SessionStore(engine, idle=timedelta(minutes=settings.session_idle_minutes),
+                              max_age=timedelta(hours=settings.session_max_hours)),
+        audit=AuditLog(engine), calls=CallQueries(engine), search=CallSearch(engine),
+        recordings=recordings, pages=Pages())
+
+
 def build_web_app(
     metrics: Metrics, calls: CallQueries, dialplans: DialplanRepository,
-    is_ready: Callable[[], bool], status: Callable[[], dict[str, Any]],
+    is_ready: Callable[[], bool], status: Callable[[], dict[str, Any]], *,
+    engine: AsyncEngine, recordings: RecordingLibrary | None = None,
+    settings: WebSettings | None = None,
 ) -> web.Application:
-    """The HTTP side of ``ivr serve``."""
-    app = web.Application()
+    """The HTTP side of ``ivr serve``. ``recordings`` is None until a store is configured
+    (pages then say there is no recording)."""
+    app = web.Application(middlewares=[load_session, csrf_protect], client_max_size=64 * 1024)
+    app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
+    app.on_response_prepare.append(security_headers)
 
     async def healthz(_: web.Request) -> web.Response:
         body = {"ready": is_ready(), **status()}
@@ -45,6 +79,7 @@ def build_web_app(
         return web.Response(body=generate_latest(metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    @require_role("supervisor")
     async def list_calls(request: web.Request) -> web.Response:
         try:
             limit = max(1, min(500, int(request.query.get("limit", "50"))))
@@ -53,22 +88,39 @@ def build_web_app(
         rows = await calls.recent(limit=limit, outcome=request.query.get("outcome"))
         return web.json_response({"calls": [call_json(r) for r in rows]})
 
+    @require_role("supervisor")
     async def show_call(request: web.Request) -> web.Response:
         row = await calls.get(request.match_info["call_id"])
         if row is None:
             raise web.HTTPNotFound(text="no such call")
         events = await calls.events(row.id)
-        return web.json_response({"call": call_json(row), "events": [event_json(e) for e in events]})
+        return web.json_response({"call": call_json(row), "events": [
+            {**event_json(e), "text": describe(e.kind, e.node, dict(e.data or {}))[1]}
+            for e in events]})
 
+    @require_role(*ROLES)
     async def list_dialplans(_: web.Request) -> web.Response:
         live = await dialplans.live()
         return web.json_response({"dialplans": [
             {"id": v.dialplan_id, "version": v.version, "published_at": v.published_at.isoformat(),
              "note": v.note} for v in live]})
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/api/calls", list_calls)
-    app.router.add_get("/api/calls/{call_id}", show_call)
-    app.router.add_get("/api/dialplans", list_dialplans)
+    r = app.router
+    r.add_get("/healthz", healthz)
+    r.add_get("/metrics", metrics_page)
+    r.add_get("/", login.home)
+    r.add_get("/login", login.login_page)
+    r.add_post("/login", login.login_submit)
+    r.add_post("/logout", login.logout)
+    r.add_get("/calls", supervisor.calls_page)
+    r.add_get("/calls/{call_id}", supervisor.call_page)
+    # No HEAD: every request for the audio is a decryption, audited.
+    r.add_get("/recordings/{recording_id}/audio", player.play_recording, allow_head=False)
+    r.add_get("/admin/users", admin.users_page)
+    r.add_post("/admin/users", admin.users_action)
+    r.add_get("/audit", admin.audit_page)
+    r.add_get("/api/calls", list_calls)
+    r.add_get("/api/calls/{call_id}", show_call)
+    r.add_get("/api/dialplans", list_dialplans)
+    r.add_static("/static/", STATIC, append_version=False)
     return app

@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HOTLINE = ROOT / "dialplans" / "hotline.yaml"
 
 
-def test_upgrade_is_idempotent(db_url: str) -> None:
-    assert current_revision(db_url) == "0001"
+def test_upgrade_is_idempotent_and_history_is_linear(db_url: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from ivr.store.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(db_url))
+    assert len(script.get_heads()) == 1  # one linear history
+    assert current_revision(db_url) == script.get_current_head()
     assert upgrade(db_url) == []
 
 

@@ -13,6 +13,8 @@ import pytest
 from ivr.app import Hotline, prepare
 from ivr.config import load_settings
 from ivr.testing.agi_peer import CallerScript, PeerResult, run_call, send_raw
+from ivr.testing.web_harness import PASSWORD, login
+from ivr.web.users import UserRepository
 
 
 def make_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path, **extra: Any) -> Any:
@@ -23,6 +25,7 @@ def make_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path, **extra:
         "dialplans": {"dir": str(dialplan_dir), "poll_seconds": 0.1},
         "store": {"flush_seconds": 0.01},
         "drain_seconds": 2.0,
+        "recording": {"enabled": False},  # recorded calls: tests/recording/test_agi_recording.py
     }
     for key, value in extra.items():
         overrides.setdefault(key, {}).update(value)
@@ -192,6 +195,11 @@ async def test_health_and_metrics(hotline: Hotline) -> None:
         assert 'ivr_calls_total{outcome="queued",transport="agi"} 1.0' in text
         assert "ivr_agi_reply_seconds_count" in text
         await hotline.writer.wait_idle(5)
+        async with http.get(f"{base}/api/calls") as resp:
+            assert resp.status == 401  # call data needs a supervisor's login
+    await UserRepository(hotline.engine).add("sam", "supervisor", PASSWORD)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await login(http, base, "sam")
         async with http.get(f"{base}/api/calls") as resp:
             calls = (await resp.json())["calls"]
         assert calls[0]["queue"] == "card_services"

@@ -1,0 +1,82 @@
+"""Understanding a transcript well enough to pick a question's answer.
+
+The seam for the understanding issue (intents, entities): anything with ``match`` will do.
+:class:`PhraseMatcher` is the trivial one: a choice wins when one of its phrases appears in
+the transcript (or most of its words do); "one" / "press one" picks the keypad option 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ivr.speech.numbers import parse_digits
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The choice a transcript was understood as, and how sure we are (0..1)."""
+
+    choice: str
+    score: float
+
+
+class Understander(Protocol):
+    def match(self, text: str, choices: Mapping[str, Sequence[str]], language: str,
+              keys: Mapping[str, str] | None = None) -> Match | None:
+        """``choices`` maps a choice (a node id) to its phrases; ``keys`` maps keypad keys to
+        choices so "press one" works by voice."""
+        ...
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+class PhraseMatcher:
+    """Phrase containment first, then word overlap, then a spoken keypad key."""
+
+    def __init__(self, min_overlap: float = 0.6) -> None:
+        self.min_overlap = min_overlap
+
+    def match(self, text: str, choices: Mapping[str, Sequence[str]], language: str,
+              keys: Mapping[str, str] | None = None) -> Match | None:
+        said = normalise(text)
+        if not said:
+            return None
+        cjk = language.startswith(("zh", "ja", "ko"))
+        compact = said.replace(" ", "")
+        best: Match | None = None
+        best_rank = (0.0, 0)
+        for choice, phrases in choices.items():
+            for phrase in phrases:
+                p = normalise(phrase)
+                if not p:
+                    continue
+                if (p.replace(" ", "") in compact) if cjk else (f" {p} " in f" {said} "):
+                    score = 1.0
+                else:
+                    score = _overlap(p.split(), said.split()) * 0.9
+                # Ties go to the longer phrase: "不是" (no) must beat "是" (yes) inside it.
+                rank = (score, len(p))
+                if score >= self.min_overlap and (best is None or rank > best_rank):
+                    best, best_rank = Match(choice, round(score, 3)), rank
+        if best is None and keys:
+            digits = parse_digits(re.sub(r"\b(press|option|number|key)\b", " ", said), language)
+            if digits and digits in keys:
+                best = Match(keys[digits], 0.9)
+        return best
+
+
+def _overlap(wanted: list[str], said: list[str]) -> float:
+    """Share of the phrase's words heard, a near miss ("funds" for "refund") counting 0.8."""
+    if not wanted or not said:
+        return 0.0
+    total = 0.0
+    for word in wanted:
+        best = max(difflib.SequenceMatcher(None, word, other).ratio() for other in said)
+        total += 1.0 if best == 1.0 else 0.8 if best >= 0.75 else 0.0
+    return total / len(wanted)

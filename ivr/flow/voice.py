@@ -1,0 +1,241 @@
+"""Questions answered by voice: ``ask`` with phrases and ``collect`` of spoken digits/amounts.
+
+The engine hands a question here when the caller's language has a recogniser; keys keep
+working throughout. No-input and no-match have their prompts and retries; when the voice
+attempts run out the caller gets one keypad-only attempt (the keypad menu), then the
+question's fallback (an agent). Speech errors (busy decoders, a broken model) go straight
+to the keypad: the caller never waits in silence. ``secret`` collects never come here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ivr.flow import schema
+from ivr.flow.understand import PhraseMatcher, Understander
+from ivr.speech.endpoint import EndpointConfig
+from ivr.speech.listening import Heard, Listener, ListenOptions
+from ivr.speech.numbers import parse_amount, parse_digits
+from ivr.speech.say import say_amount, say_digits
+
+if TYPE_CHECKING:
+    from ivr.flow.engine import FlowEngine, Outcome
+
+ALL_KEYS = "0123456789*#"
+CONFIRM = {
+    "en-US": ("I heard {value}. If that is right, say yes or press 1. "
+              "Otherwise, say no or press 2."),
+    "zh-CN": "您说的是{value}。正确请说“是”或按1，不正确请说“不是”或按2。",
+}
+YES_NO = {
+    "en-US": {"yes": ["yes", "yeah", "correct", "right", "that's right", "yep"],
+              "no": ["no", "nope", "wrong", "not right", "incorrect"]},
+    "zh-CN": {"yes": ["是", "对", "正确", "没错", "是的"], "no": ["不是", "不对", "错", "不正确"]},
+}
+
+
+@dataclass
+class VoiceConfig:
+    """What the engine needs to ask by voice (wired in ``ivr.app``)."""
+
+    listener: Listener
+    understander: Understander = field(default_factory=PhraseMatcher)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    min_confidence: dict[str, float] = field(default_factory=dict)
+
+
+class VoiceQuestions:
+    """The voice side of one engine (one call)."""
+
+    def __init__(self, engine: FlowEngine, config: VoiceConfig) -> None:
+        self.engine = engine
+        self.config = config
+
+    @property
+    def language(self) -> str:
+        return self.engine.state.language
+
+    def _usable(self, body: schema.Voice) -> bool:
+        return self.config.listener.available(self.language)
+
+    def _endpoint(self, body: schema.Voice) -> EndpointConfig:
+        base = self.config.endpoint
+        over = body.endpointing
+        if over is None:
+            return base
+        values = {k: v for k, v in over.model_dump().items() if v is not None}
+        merged = {**{k: getattr(base, k) for k in ("end_silence", "no_input", "max_utterance",
+                                                   "min_speech", "speech_gap")}, **values}
+        merged["pause"] = min(base.pause, merged["end_silence"])
+        return EndpointConfig(**merged)
+
+    async def _prompts(self, reprompt: dict[str, str] | None, prompt: dict[str, str]) -> list[Any]:
+        out = []
+        for text in (reprompt, prompt):
+            if text is not None:
+                p = await self.engine._prompt(text)
+                self.engine.events.event("prompt", node=None, text=p.text, language=p.language)
+                out.append(p)
+        return out
+
+    def _turn(self, node_id: str, attempt: int, heard: Heard, result: str, **extra: Any) -> None:
+        t = heard.transcript
+        self.engine.events.event(
+            "turn", node=node_id, attempt=attempt, mode=heard.mode, result=result,
+            transcript=t.text if t else None, engine=t.engine if t else None,
+            confidence=t.confidence if t else None, end_to_final_ms=heard.end_to_final_ms,
+            decode_ms=round(t.decode_seconds * 1000, 1) if t else None,
+            audio_seconds=t.audio_seconds if t else None, barged_in=heard.barged_in,
+            language=self.language, error=heard.error, **extra)
+
+    def _confident(self, heard: Heard) -> bool:
+        t = heard.transcript
+        return t is not None and t.confidence >= self.config.min_confidence.get(self.language, 0.0)
+
+    # ask -----------------------------------------------------------------------------
+    async def on_ask(self, node_id: str, node: schema.Node) -> str | Outcome | None:
+        """Run an ask by voice; None when it is keypad-only (the engine asks then)."""
+        ask = node.ask
+        assert ask is not None
+        choices = {t: p[self.language] for t, p in ask.phrases.items() if p.get(self.language)}
+        if not choices or ask.all_languages or not self._usable(ask):
+            return None
+        timeout, retries = self.engine._retry_settings(ask)
+        keys = "".join(ask.dtmf)
+        options = ListenOptions(keys=keys, key_timeout=timeout, endpoint=self._endpoint(ask),
+                                phrases=tuple(p for ps in choices.values() for p in ps),
+                                barge_in=ask.barge_in)
+        reprompt: dict[str, str] | None = None
+        for attempt in range(1, retries + 2):
+            pending, self.engine.state.pending_key = self.engine.state.pending_key, None
+            heard = Heard("dtmf", pending) if pending else await self.config.listener.ask(
+                self.engine.call, await self._prompts(reprompt, ask.prompt), self.language,
+                options)
+            if heard.error:
+                self._turn(node_id, attempt, heard, "error")
+                break
+            target, kind = self._choose(heard, ask, choices)
+            self._turn(node_id, attempt, heard, "match" if target else kind, choice=target)
+            if target is not None:
+                kind_done = "dtmf" if heard.mode == "dtmf" else "speech"
+                self.engine.events.event(kind_done, node=node_id, attempt=attempt, target=target,
+                                         **({"digits": heard.digits} if heard.digits else {}))
+                return target
+            self.engine.events.event(kind, node=node_id, attempt=attempt)
+            reprompt = getattr(ask, kind) or getattr(self.engine.plan.defaults, kind)
+        return await self._keypad_ask(node_id, ask, reprompt, keys, timeout)
+
+    def _choose(self, heard: Heard, ask: schema.Ask, choices: dict[str, list[str]],
+                ) -> tuple[str | None, str]:
+        if heard.mode == "dtmf":
+            return ask.dtmf.get(heard.digits), "no_match"
+        if heard.no_input or heard.transcript is None:
+            return None, "no_input"
+        if not self._confident(heard):
+            return None, "no_match"
+        match = self.config.understander.match(heard.transcript.text, choices, self.language,
+                                               keys=ask.dtmf)
+        return (match.choice if match else None), "no_match"
+
+    async def _keypad_ask(self, node_id: str, ask: schema.Ask, reprompt: dict[str, str] | None,
+                          keys: str, timeout: float) -> str | Outcome:
+        self.engine.events.event("keypad_fallback", node=node_id)
+        digits, no_input = await self.engine._ask_once(
+            node_id, ask.prompt, reprompt, keys, all_languages=False, max_digits=1,
+            timeout=timeout)
+        if digits in ask.dtmf:
+            self.engine.events.event("dtmf", node=node_id, digits=digits, attempt="keypad")
+            return ask.dtmf[digits]
+        self.engine.events.event("no_input" if no_input else "no_match", node=node_id,
+                                 attempt="keypad")
+        self.engine.events.event("retries_exhausted", node=node_id)
+        return self.engine._fallback(ask.fallback)
+
+    # collect ---------------------------------------------------------------------------
+    async def on_collect(self, node_id: str, node: schema.Node) -> str | Outcome | None:
+        """Run a collect by voice; None when it is keypad-only (secret, voice off, no ASR)."""
+        col = node.collect
+        assert col is not None and node.next is not None
+        if col.secret or not col.voice or not self._usable(col):
+            return None
+        timeout, retries = self.engine._retry_settings(col)
+        options = ListenOptions(keys=ALL_KEYS, max_digits=col.max_length, key_timeout=timeout,
+                                endpoint=self._endpoint(col), barge_in=col.barge_in)
+        reprompt: dict[str, str] | None = None
+        for attempt in range(1, retries + 2):
+            heard = await self.config.listener.ask(
+                self.engine.call, await self._prompts(reprompt, col.prompt), self.language,
+                options)
+            if heard.error:
+                self._turn(node_id, attempt, heard, "error")
+                break
+            value = self._value(heard, col)
+            kind = "no_input" if heard.no_input else "no_match"
+            if value is not None and heard.mode == "speech" and col.read_back and (
+                    not await self._confirm(node_id, value, col)):
+                value, kind = None, "rejected"
+            self._turn(node_id, attempt, heard, "match" if value is not None else kind)
+            if value is not None:
+                return self._store(node_id, col, value, node.next, heard.mode)
+            self.engine.events.event(kind, node=node_id, attempt=attempt)
+            reprompt = getattr(col, "no_input" if kind == "no_input" else "no_match") or getattr(
+                self.engine.plan.defaults, "no_input" if kind == "no_input" else "no_match")
+        self.engine.events.event("keypad_fallback", node=node_id)
+        digits, _ = await self.engine._ask_once(
+            node_id, col.prompt, reprompt, "", all_languages=False, max_digits=col.max_length,
+            timeout=timeout)
+        value = self._value(Heard("dtmf", digits), col)
+        if value is not None:
+            return self._store(node_id, col, value, node.next, "dtmf")
+        self.engine.events.event("retries_exhausted", node=node_id)
+        return self.engine._fallback(col.fallback)
+
+    def _value(self, heard: Heard, col: schema.Collect) -> str | None:
+        """The validated value the caller gave, or None."""
+        if heard.mode == "dtmf":
+            raw = heard.digits.replace("*", ".") if col.amount else heard.digits
+        elif heard.transcript is not None and not heard.transcript.empty and self._confident(
+                heard):
+            text = heard.transcript.text
+            if col.amount:
+                amount = parse_amount(text, self.language)
+                raw = str(amount) if amount is not None else ""
+            else:
+                raw = parse_digits(text, self.language) or ""
+        else:
+            return None
+        if col.amount:
+            try:
+                ok = Decimal(raw) > 0 and re.fullmatch(r"\d+(\.\d{1,2})?", raw) is not None
+            except ArithmeticError:
+                ok = False
+            return raw if ok else None
+        valid = col.min_length <= len(raw) <= col.max_length and raw.isdigit() and (
+            col.pattern is None or re.fullmatch(col.pattern, raw) is not None)
+        return raw if valid else None
+
+    async def _confirm(self, node_id: str, value: str, col: schema.Collect) -> bool:
+        lang = self.language
+        said = say_amount(value, lang) if col.amount else say_digits(value, lang)
+        text = CONFIRM.get(lang, CONFIRM["en-US"]).format(value=said)
+        prompt = await self.engine.prompts.prompt(text, lang)
+        self.engine.events.event("read_back", node=node_id)
+        yes_no = YES_NO.get(lang, YES_NO["en-US"])
+        options = ListenOptions(keys="12", key_timeout=5.0, endpoint=self.config.endpoint,
+                                phrases=tuple(yes_no["yes"] + yes_no["no"]))
+        heard = await self.config.listener.ask(self.engine.call, [prompt], lang, options)
+        if heard.mode == "dtmf":
+            return heard.digits == "1"
+        if heard.transcript is None or heard.no_input:
+            return False
+        match = self.config.understander.match(heard.transcript.text, yes_no, lang)
+        return match is not None and match.choice == "yes"
+
+    def _store(self, node_id: str, col: schema.Collect, value: str, next_node: str,
+               mode: str) -> str:
+        self.engine.state.variables[col.into] = value
+        self.engine.events.event("collected", node=node_id, var=col.into, digits=value, mode=mode)
+        return next_node

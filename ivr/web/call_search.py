@@ -1,0 +1,52 @@
+"""Supervisor call search: by caller number, day (UTC) and outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from ivr.store.models import CallRow
+
+OUTCOMES = ("self_served", "queued", "abandoned", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What the supervisor typed into the search form (all optional)."""
+
+    caller: str | None = None
+    """Any part of the caller's number."""
+    day: date | None = None
+    """Calls that started on this UTC day."""
+    outcome: str | None = None
+    """One of :data:`OUTCOMES`, or ``active`` for calls still running."""
+    limit: int = 100
+
+    @property
+    def empty(self) -> bool:
+        return not (self.caller or self.day or self.outcome)
+
+
+class CallSearch:
+    """Read-only call queries for the supervisor pages."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def find(self, where: CallFilter) -> list[CallRow]:
+        query = select(CallRow).order_by(CallRow.started_at.desc()).limit(where.limit)
+        if where.caller:
+            query = query.where(CallRow.caller.contains(where.caller, autoescape=True))
+        if where.day:
+            start = datetime.combine(where.day, time(0), tzinfo=UTC)
+            query = query.where(CallRow.started_at >= start,
+                                CallRow.started_at < start + timedelta(days=1))
+        if where.outcome == "active":
+            query = query.where(CallRow.outcome.is_(None))
+        elif where.outcome:
+            query = query.where(CallRow.outcome == where.outcome)
+        async with self._sessions() as session:
+            return list(await session.scalars(query))

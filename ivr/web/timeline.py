@@ -1,0 +1,80 @@
+"""Call events as a supervisor reads them: who said or pressed what, in order.
+
+Secret collects (PINs, OTPs, card numbers) only ever show that something was entered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+Speaker = Literal["ivr", "caller", "system", "problem"]
+# Fields that may never be shown for a secret collect, whatever a future event carries.
+_SECRET_FIELDS = ("digits", "value", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    """One row of the call page's timeline."""
+
+    at: datetime
+    speaker: Speaker
+    text: str
+    node: str | None
+    kind: str
+
+
+def _attempt(data: dict[str, Any]) -> str:
+    return f" (attempt {data['attempt']})" if data.get("attempt") else ""
+
+
+def describe(kind: str, node: str | None, data: dict[str, Any]) -> tuple[Speaker, str]:
+    """The speaker and a plain-language sentence for one event."""
+    secret = bool(data.get("secret"))
+    if secret:
+        data = {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
+    match kind:
+        case "prompt":
+            return "ivr", f"“{data.get('text', '')}”"
+        case "dtmf":
+            return "caller", f"Pressed {data.get('digits', '?')}{_attempt(data)}"
+        case "collected" if secret:
+            return "caller", f"Entered {data.get('var', 'a value')} — secret, not shown"
+        case "collected":
+            return "caller", f"Entered {data.get('digits', '')} for {data.get('var', '?')}"
+        case "no_match" if secret:
+            return "caller", f"Entered an invalid secret — not shown{_attempt(data)}"
+        case "no_match":
+            return "caller", f"Pressed {data.get('digits', '?')}: not an option{_attempt(data)}"
+        case "no_input":
+            return "caller", f"No answer{_attempt(data)}"
+        case "node_entered":
+            return "system", f"Step {node} ({data.get('node_kind', '?')})"
+        case "transfer":
+            return "system", (f"Transferred to queue {data.get('queue')} "
+                              f"(priority {data.get('priority', 0)})")
+        case "call_ended":
+            return "system", f"Call ended: {data.get('outcome', '?')}"
+        case "caller_hung_up":
+            return "caller", "Hung up"
+        case "hangup":
+            return "system", "IVR hung up"
+        case "branch":
+            return "system", f"Checked {data.get('var')}: went to {data.get('target')}"
+        case "hours":
+            return "system", "Within opening hours" if data.get("open") else "Outside opening hours"
+        case "retries_exhausted":
+            return "problem", "No valid answer after every retry"
+        case "error":
+            return "problem", f"Error {data.get('code', '?')}: {data.get('message', '')}"
+    return "system", kind.replace("_", " ").capitalize()
+
+
+def timeline(events: list[Any]) -> list[TimelineItem]:
+    """Rows for :class:`~ivr.store.models.CallEventRow` objects, in sequence order."""
+    items = []
+    for event in events:
+        speaker, text = describe(event.kind, event.node, dict(event.data or {}))
+        items.append(TimelineItem(event.at, speaker, text, event.node, event.kind))
+    return items
