@@ -163,7 +163,7 @@ class Hotline:
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
             self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status,
-            engine=self.engine, recordings=self.recordings),
+            engine=self.engine, recordings=self.recordings, settings=self.settings.web),
             access_log=None)
         await self._http.setup()
         host, port = parse_hostport(self.settings.http.bind)
@@ -247,7 +247,8 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
         http = hotline.http_address
         announce(f"FastAGI on agi://{agi[0]}:{agi[1]}/<dialplan id>" if agi else "FastAGI down")
         if http:
-            announce(f"Web on http://{http[0]}:{http[1]}/  (health /healthz, metrics /metrics)")
+            announce(f"Web on http://{http[0]}:{http[1]}/  (supervisors sign in there; add one "
+                     "with `ivr users add NAME --role supervisor`; /healthz, /metrics)")
         announce("Hotline is ready. Ctrl-C or SIGTERM drains calls in progress and stops.")
         await stop.wait()
         announce(f"stopping: draining {hotline.agi.active} call(s) "

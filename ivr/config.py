@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ivr.errors import ConfigError
 from ivr.security.settings import SecuritySettings
 from ivr.speech.settings import SpeechSettings
+from ivr.web.settings import WebSettings
 
 
 def parse_hostport(value: str) -> tuple[str, int]:
@@ -157,6 +158,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

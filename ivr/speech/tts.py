@@ -202,7 +202,7 @@ class PromptRenderer:
             samples = await asyncio.to_thread(_convert_for_asterisk, self._scratch, wav)
         self.render_count += 1
         elapsed = time.perf_counter() - started
-        _LOG.info(
+        _LOG.debug(
             "rendered prompt %s (%s, %d wpm, %.1f s of audio) in %.2f s",
             key,
             voice,
