@@ -15,13 +15,20 @@ $(PY):
 
 $(STAMP): setup.cfg pyproject.toml | $(PY)
 	bash scripts/system-deps.sh
+	# torch first, pinned: the CPU wheel, so resolving transformers never pulls a CUDA build
+	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh
 
-run: $(STAMP)
+# The intent model is a build artefact: trained here when missing (a minute or so).
+models/intents/current: | $(STAMP)
+	$(IVR) intents train
+
+run: $(STAMP) models/intents/current
+	@[ -e var/ivr.db ] || $(IVR) demo seed
 	$(IVR) serve
 
 lint: $(STAMP)
@@ -31,7 +38,7 @@ lint: $(STAMP)
 postgres:
 	bash scripts/start-postgres.sh
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres models/intents/current
 	$(VENV)/bin/ruff check ivr tests bench
 	$(VENV)/bin/mypy
 	IVR_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest -q

@@ -17,7 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-BENCHES = ["bench.agi_calls", "bench.recording", "bench.verification", "bench.speech"]
+BENCHES = ["bench.agi_calls", "bench.recording", "bench.verification", "bench.speech", "bench.webrtc",
+           "bench.intents", "bench.emotion"]
 
 
 def _table(result: dict[str, Any]) -> Table:

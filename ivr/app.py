@@ -14,10 +14,14 @@ from aiohttp import web
 
 from ivr.config import Settings, parse_hostport
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
+from ivr.emotion.scorer import CueScorer
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
 from ivr.metrics import Metrics
+from ivr.nlu.wiring import load_understander
+from ivr.platform.wiring import make_platform
+from ivr.recording.capture import FrameRecording
 from ivr.recording.wiring import RecordingService
 from ivr.security.wiring import make_verifier
 from ivr.speech.endpoint import EndpointConfig
@@ -28,8 +32,11 @@ from ivr.store.db import make_engine, upgrade
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
-from ivr.telephony.call import Prompt
+from ivr.telephony.call import Call, Prompt
+from ivr.telephony.webrtc import WebRtcCall
+from ivr.telephony.webrtc_gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
+from ivr.web.softphone import Softphone
 
 _LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -114,16 +121,22 @@ class Hotline:
         self.recording = RecordingService(
             settings, self.engine, self.writer, lambda code: self.metrics.errors.labels(code).inc())
         self.recordings = self.recording.store
+        self.webrtc = WebRtcGateway(settings.webrtc, PromptSounds(settings.sounds_dir),
+                                    busy_prompt=self._busy_prompt
+                                    ) if settings.webrtc.enabled else None
         self.runner = CallRunner(
             plans=self.registry, prompts=self.prompts,
-            call_log=lambda call_id: CallRecorder(self.writer, call_id),
+            call_log=self._call_log,
             store_healthy=lambda: self.writer.healthy, stats=MetricsStats(self.metrics),
             default_queue=settings.dialplans.default_queue,
             default_language=settings.dialplans.default_language,
             apology=settings.dialplans.apology,
             verifier=make_verifier(settings.security, self.engine, settings.var_dir),
-            recordings=self.recording.for_call if self.recording.enabled else None,
+            recordings=self._recording_for if self.recording.enabled else None,
         )
+        self.platform = make_platform(settings.platform, self.engine)
+        self.runner.platform = self.platform
+        self.runner.emotion = CueScorer()
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
                              overflow_queue=settings.dialplans.default_queue,
                              record_dirs=(settings.record_dir, settings.asterisk_record_dir))
@@ -133,8 +146,25 @@ class Hotline:
         self.http_address: tuple[str, int] | None = None
         self._http: web.AppRunner | None = None
 
+    def _call_log(self, call_id: str) -> Any:
+        log = CallRecorder(self.writer, call_id)
+        return self.webrtc.feed(call_id, log) if self.webrtc is not None else log
+
+    def _recording_for(self, call: Call, log: Any) -> Any:
+        if isinstance(call, WebRtcCall):  # recorded as it happens, sealed chunk by chunk
+            recording = FrameRecording(self.recording.store, call.info.call_id, log)
+            call.record_to(recording)
+            return recording
+        return self.recording.for_call(call, log)
+
+    async def _busy_prompt(self, language: str) -> Prompt:
+        busy = self.settings.webrtc.busy_message
+        lang = language if language in busy else next(iter(busy))
+        return await self.prompts.prompt(busy[lang], lang)
+
     def status(self) -> dict[str, Any]:
-        return {"active_calls": self.agi.active, "store_healthy": self.writer.healthy,
+        webrtc = self.webrtc.active if self.webrtc is not None else 0
+        return {"active_calls": self.agi.active + webrtc, "store_healthy": self.writer.healthy,
                 "dialplans": {k: v.version for k, v in self.registry.plans.items()}}
 
     async def load_dialplans(self) -> list[str]:
@@ -148,6 +178,9 @@ class Hotline:
         texts = {pair for p in self.registry.plans.values() for pair in plan_texts(p.plan)}
         texts |= {(text, lang) for lang, text in self.settings.dialplans.apology.items()
                   if lang in self.settings.prompts.voices}
+        if self.webrtc is not None:
+            texts |= {(text, lang) for lang, text in self.settings.webrtc.busy_message.items()
+                      if lang in self.settings.prompts.voices}
         return sorted(texts)
 
     async def render_prompts(self, progress: Progress | None = None) -> int:
@@ -159,11 +192,14 @@ class Hotline:
         if key_note := await asyncio.to_thread(self.recording.ensure_key):
             notes.append(key_note)
         notes += await self.start_speech()
+        notes += await self.start_intents()
         await self.render_prompts(progress)
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
             self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status,
-            engine=self.engine, recordings=self.recordings, settings=self.settings.web),
+            engine=self.engine, recordings=self.recordings, settings=self.settings.web,
+            phone=Softphone(self.webrtc, self.settings.webrtc.offers_per_minute)
+            if self.webrtc is not None else None),
             access_log=None)
         await self._http.setup()
         host, port = parse_hostport(self.settings.http.bind)
@@ -184,12 +220,17 @@ class Hotline:
                 watcher = tg.create_task(
                     self.registry.watch(self.settings.dialplans.poll_seconds), name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
+                if self.webrtc is not None:
+                    tg.create_task(self.webrtc.serve(self.runner), name="ivr-webrtc")
                 self.ready = True
                 try:
                     yield self
                 finally:
                     self.ready = False
-                    left = await self.agi.drain(self.settings.drain_seconds)
+                    drains = [self.agi.drain(self.settings.drain_seconds)]
+                    if self.webrtc is not None:
+                        drains.append(self.webrtc.drain(self.settings.drain_seconds))
+                    left = sum(await asyncio.gather(*drains))
                     if left:
                         _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
                     watcher.cancel()
@@ -219,7 +260,19 @@ class Hotline:
             min_confidence={lang: cfg.min_confidence for lang, cfg in speech.languages.items()})
         return [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
 
+    async def start_intents(self) -> list[str]:
+        """Load the intent model (off the loop) into the voice questions; without one, open
+        questions keep their keypad menu."""
+        understander, note = await asyncio.to_thread(load_understander, self.settings.intents)
+        voice = self.runner.voice
+        if understander is not None and voice is not None:
+            voice.understander = understander
+            voice.intent_bands = understander.bands
+            voice.intent_timeout = self.settings.intents.timeout
+        return [note]
+
     async def close(self) -> None:
+        await self.platform.close()
         self.speech_pool.shutdown()
         if self._http is not None:
             await self._http.cleanup()
@@ -249,8 +302,13 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
         if http:
             announce(f"Web on http://{http[0]}:{http[1]}/  (supervisors sign in there; add one "
                      "with `ivr users add NAME --role supervisor`; /healthz, /metrics)")
+            if hotline.webrtc is not None:
+                announce(f"Softphone on http://{http[0]}:{http[1]}/softphone  (call the hotline "
+                         "from a browser; or `ivr call --url http://"
+                         f"{http[0]}:{http[1]}`)")
         announce("Hotline is ready. Ctrl-C or SIGTERM drains calls in progress and stops.")
         await stop.wait()
-        announce(f"stopping: draining {hotline.agi.active} call(s) "
+        active = hotline.agi.active + (hotline.webrtc.active if hotline.webrtc else 0)
+        announce(f"stopping: draining {active} call(s) "
                  f"(up to {settings.drain_seconds:.0f} s)")
     return 0

@@ -227,6 +227,7 @@ def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 
 def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -> int:
+    from ivr.emotion.report import distress_lines
     from ivr.web.app import call_json, event_json
 
     async def work(calls: Any) -> int:
@@ -240,6 +241,7 @@ def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -
                  + (f" ({row.queue})" if row.queue else "")]
         human += [f"  {e.at:%H:%M:%S.%f}"[:-3] + f" {e.kind:<16} {e.node or '':<16} "
                   f"{json.dumps(e.data, ensure_ascii=False)}" for e in events]
+        human += distress_lines(events)
         out.result({"call": call_json(row), "events": [event_json(e) for e in events]},
                    "\n".join(human))
         return 0
@@ -273,7 +275,8 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 # Parser -------------------------------------------------------------------------
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
 PLUGINS: list[str] = ["ivr.web.users_cli", "ivr.recording.cli", "ivr.security.cli",
-                       "ivr.speech.cli"]
+                       "ivr.speech.cli", "ivr.cli_call", "ivr.nlu.cli",
+                       "ivr.emotion.cli"]
 """Modules adding their own commands: each has ``register(sub, add_command)``."""
 
 
@@ -301,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
                 needs_db=False)
     serve.add_argument("--agi-bind", metavar="HOST:PORT", help="FastAGI address (127.0.0.1:4573)")
     serve.add_argument("--http-bind", metavar="HOST:PORT", help="web address (127.0.0.1:8080)")
+    serve.add_argument("--webrtc-address", metavar="ADDR", action="append",
+                       help="local address offered to WebRTC callers (repeatable; 127.0.0.1)")
 
     dp = sub.add_parser("dialplan", help="check, publish, list and roll back dialplans")
     dps = dp.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -353,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides.setdefault("agi", {})["bind"] = args.agi_bind
     if getattr(args, "http_bind", None):
         overrides.setdefault("http", {})["bind"] = args.http_bind
+    if getattr(args, "webrtc_address", None):
+        overrides.setdefault("webrtc", {})["addresses"] = args.webrtc_address
     if args.log_level:
         overrides["log_level"] = args.log_level.upper()
     out = Console(getattr(args, "json", False))

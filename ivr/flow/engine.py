@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ivr.emotion.flow import CallDistress
+from ivr.emotion.types import EmotionScorer
 from ivr.errors import IvrError
 from ivr.flow import schema
+from ivr.flow.action import run_action
 from ivr.flow.hours import Schedule, compile_schedule
 from ivr.flow.verify import Verifier, run_change_phone, run_verify
 from ivr.flow.voice import VoiceConfig, VoiceQuestions
+from ivr.platform.api import Platform
 from ivr.telephony.call import Call, Prompt, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -110,8 +114,11 @@ class FlowEngine:
         recording: RecordingControl | None = None,
         verifier: Verifier | None = None,
         voice: VoiceConfig | None = None,
+        platform: Platform | None = None,
+        emotion: EmotionScorer | None = None,
     ) -> None:
         self.call = call
+        self.platform = platform
         self.voice = VoiceQuestions(self, voice) if voice is not None else None
         self.verifier = verifier
         self.recording = recording or NoRecording()
@@ -121,6 +128,7 @@ class FlowEngine:
         self.events = events
         self.default_queue = default_queue
         self.clock = clock
+        self.distress = CallDistress(self, emotion) if emotion is not None else None
         info = call.info
         language = info.language if info.language in self.plan.languages else self.plan.languages[0]
         self.state = CallState(
@@ -140,6 +148,8 @@ class FlowEngine:
             self.events.event("node_entered", node=node_id, node_kind=node.kind)
             handler = getattr(self, f"_on_{node.kind}")
             result: str | Outcome = await handler(node_id, node)
+            if self.distress is not None:  # score the node's caller turns; may escalate
+                result = await self.distress.settle(result)
             if isinstance(result, Outcome):
                 return result
             node_id = result
@@ -215,6 +225,8 @@ class FlowEngine:
             )
             if digits in ask.dtmf:
                 self.events.event("dtmf", node=node_id, digits=digits, attempt=attempt + 1)
+                if self.distress is not None:
+                    self.distress.keypad_choice(node_id, ask.dtmf[digits])
                 return ask.dtmf[digits]
             kind = "no_input" if no_input else "no_match"
             self.events.event(kind, node=node_id, attempt=attempt + 1,
@@ -297,6 +309,10 @@ class FlowEngine:
     async def _on_change_phone(self, node_id: str, node: schema.Node) -> str | Outcome:
         assert node.change_phone is not None
         return await run_change_phone(self, node_id, node.change_phone)
+
+    async def _on_action(self, node_id: str, node: schema.Node) -> str | Outcome:
+        assert node.action is not None
+        return await run_action(self, node_id, node.action, self.platform)
 
     async def _on_hangup(self, node_id: str, node: schema.Node) -> Outcome:
         hangup = node.hangup

@@ -142,6 +142,13 @@ def _texts(node: schema.Node) -> list[tuple[tuple[str, ...], dict[str, str]]]:
         for name, text in node.verify.prompts:
             if text is not None:
                 out.append((("verify", "prompts", name), text))
+    if node.ask is not None and node.ask.confirm is not None:
+        out.append((("ask", "confirm"), node.ask.confirm))
+    if node.action is not None:
+        for name in ("read_back", "say"):
+            text = getattr(node.action, name)
+            if text is not None:
+                out.append((("action", name), text))
     return out
 
 
@@ -158,11 +165,18 @@ def _targets(node: schema.Node) -> list[tuple[tuple[str, ...], str]]:
     if node.ask:
         out.extend((("ask", "dtmf", key), target) for key, target in node.ask.dtmf.items())
         out.extend((("ask", "phrases", target), target) for target in node.ask.phrases)
+        out.extend((("ask", "intents", i), target) for i, target in node.ask.intents.items())
     if node.branch:
         out.extend((("branch", "cases", k), t) for k, t in node.branch.cases.items())
         out.append((("branch", "default"), node.branch.default))
     if node.hours:
         out += [(("hours", "open"), node.hours.open), (("hours", "closed"), node.hours.closed)]
+    if node.action:
+        act = node.action
+        out.extend((("action", f), getattr(act, f)) for f in ("ok", "declined", "unverified",
+                                                               "failed", "unavailable")
+                   if getattr(act, f))
+        out.extend((("action", "outcomes", k), t) for k, t in act.outcomes.items())
     for kind, fields in (("verify", ("verified", "failed", "locked", "unavailable")),
                          ("change_phone", ("changed", "review", "failed"))):
         body = getattr(node, kind)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from ivr.emotion.types import EmotionScorer
 from ivr.errors import CallHangup, IvrError
 from ivr.flow.engine import (
     EventSink,
@@ -24,6 +25,7 @@ from ivr.flow.engine import (
 )
 from ivr.flow.verify import Verifier
 from ivr.flow.voice import VoiceConfig
+from ivr.platform.api import Platform
 from ivr.telephony.call import Call, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -77,6 +79,10 @@ class CallRunner:
     """Caller verification for ``verify`` nodes (None: they route to unavailable/failed)."""
     voice: VoiceConfig | None = None
     """Speech recognition for questions (None: keypad only)."""
+    platform: Platform | None = None
+    """Self-service backend for ``action`` nodes (None: they go to ``unavailable``)."""
+    emotion: EmotionScorer | None = None
+    """Distress scoring of caller turns (None: no distress events, no escalation)."""
 
     async def __call__(self, call: Call) -> None:
         info = call.info
@@ -120,7 +126,8 @@ class CallRunner:
                                              f"no dialplan named {call.info.route!r}")
             engine = FlowEngine(call, published, self.prompts, log,
                                 default_queue=self.default_queue, recording=recording,
-                                verifier=self.verifier, voice=self.voice)
+                                verifier=self.verifier, voice=self.voice,
+                                platform=self.platform, emotion=self.emotion)
             outcome = await engine.run()
             if outcome.outcome != "queued":
                 await call.set_outcome(outcome.outcome, None)

@@ -8,12 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup",
-              "verify", "change_phone")
+              "verify", "change_phone", "action")
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
 Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
 """A prompt: its words in each language, e.g. ``{en-US: "Welcome."}``."""
 DTMF_KEY = re.compile(r"^[0-9*#]$")
+INTENT_IDS = ("payment_status", "refund", "fees", "card_lost", "fraud_report", "change_phone",
+              "account_access", "balance", "complaint", "agent")
+"""The intents an open question can route (``unknown`` is never routed: it is a no-match)."""
+PLATFORM_ACTIONS = ("fee_quote", "payment_status", "refund_status", "balance", "block_card")
 QUEUE_NAME = r"^[a-z0-9_]{1,64}$"
 
 
@@ -66,6 +70,24 @@ class Ask(Retries, Voice):
         default_factory=dict)
     """What callers may say for each choice, per language (``{refund: {en-US: [refund]}}``);
     an ask with phrases accepts voice (and "one", "press one" for keypad options)."""
+    intents: dict[str, NodeId] = Field(default_factory=dict)
+    """Open question: the caller's words classified into an intent id (``card_lost``…) and
+    routed to a node; ``unknown`` or too unsure means no match (reprompt, keypad, agent)."""
+    reject_below: float | None = Field(None, ge=0, le=1)
+    """Intent confidence under which the answer is not understood (default: the model's
+    calibrated threshold)."""
+    confirm_below: float | None = Field(None, ge=0, le=1)
+    """Under this the caller is asked "Did you mean ...?" (yes/no by voice or 1/2)."""
+    confirm: Text | None = None
+    """The confirmation question; ``{meaning}`` is replaced by what the intent means."""
+
+    @field_validator("intents")
+    @classmethod
+    def _intent_ids(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in v if k not in INTENT_IDS]
+        if bad:
+            raise ValueError(f"unknown intent {', '.join(bad)} (known: {', '.join(INTENT_IDS)})")
+        return v
 
     @field_validator("dtmf")
     @classmethod
@@ -139,6 +161,27 @@ class Queue(Strict):
     name: Annotated[str, Field(pattern=QUEUE_NAME)]
     priority: int = Field(0, ge=0, le=10)
     prompt: Text | None = None
+
+
+class Escalate(Strict):
+    """When a distressed caller reaches a person sooner (issue 8); dialplan-wide or per node."""
+
+    above: float = Field(0.7, ge=0, le=1)
+    """One caller turn scoring at least this (with enough confidence) escalates."""
+    rolling_above: float = Field(0.6, ge=0, le=1)
+    """The mean over the last two turns at least this escalates."""
+    min_confidence: float = Field(0.5, ge=0, le=1)
+    action: Literal["priority", "queue"] = "priority"
+    """``priority``: raise the next queue transfer's priority; ``queue``: go to ``queue`` now."""
+    queue: Annotated[str, Field(pattern=QUEUE_NAME)] | None = None
+    boost: int = Field(3, ge=1, le=10)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _queue_named(self) -> Escalate:
+        if self.action == "queue" and self.queue is None:
+            raise ValueError("escalate with action: queue needs 'queue'")
+        return self
 
 
 class Hangup(Strict):
@@ -218,6 +261,36 @@ class ChangePhone(Strict):
     """Not verified strong, an invalid number, or the backend failed."""
 
 
+class Action(Strict):
+    """Call a self-service action of the payment platform; its values become call variables
+    ``{into}_{name}`` (e.g. ``result_balance``) and the node routes on its outcome."""
+
+    do: Literal["fee_quote", "payment_status", "refund_status", "balance", "block_card"]
+    params: dict[str, str] = Field(default_factory=dict)
+    """Request values; ``{var}`` takes a call variable (``{transaction_id}``); empty ones are
+    left out."""
+    requires: Literal["none", "basic", "strong"] = "none"
+    """Verification level the caller must have reached (a ``verify`` node before)."""
+    read_back: Text | None = None
+    """Asked before the action runs (changes, money): yes / 1 goes on, anything else goes to
+    ``declined``. ``{name}`` takes call variables."""
+    say: Text | None = None
+    """Said after an ``ok`` outcome; ``{into_name}`` / ``{into_name:amount}`` take values."""
+    into: NodeId = "result"
+    ok: NodeId
+    outcomes: dict[str, NodeId] = Field(default_factory=dict)
+    """Other outcomes: ``not_found``, ``ambiguous``, ``invalid``, ``refused``."""
+    declined: NodeId | None = None
+    """The caller said no to the read-back (default: ``failed``)."""
+    unverified: NodeId | None = None
+    """Not verified at ``requires`` (default: ``failed``)."""
+    failed: NodeId | None = None
+    """Any outcome not routed above (default: the dialplan's fallback)."""
+    unavailable: NodeId | None = None
+    """Backend down, slow or unwired: say sorry there and queue (default: ``failed``)."""
+    timeout: float = Field(5.0, gt=0, le=30)
+
+
 class Node(Strict):
     """One named step; exactly one of the kind fields is set."""
 
@@ -232,10 +305,13 @@ class Node(Strict):
     hangup: Hangup | None = None
     verify: Verify | None = None
     change_phone: ChangePhone | None = None
+    action: Action | None = None
     next: NodeId | None = None
     """Following node for say, collect and set."""
     barge_in: bool = False
     """For say: keys end the prompt early and count as the next question's answer."""
+    escalate: Escalate | None = None
+    """Distress escalation for caller turns at this node (overrides the dialplan's)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -283,4 +359,6 @@ class Dialplan(Strict):
     fallback: NodeId | None = None
     """Where callers go when a question's attempts run out (default: the default queue)."""
     defaults: Defaults = Field(default_factory=lambda: Defaults())
+    escalate: Escalate | None = None
+    """Distress escalation for the whole dialplan (default: the built-in policy)."""
     nodes: dict[NodeId, Node] = Field(min_length=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ivr.speech.numbers import parse_digits
@@ -22,6 +22,8 @@ class Match:
 
     choice: str
     score: float
+    entities: Mapping[str, str] = field(default_factory=dict)
+    """What else the caller said (transaction id, amount, date…), when the understander knows."""
 
 
 class Understander(Protocol):

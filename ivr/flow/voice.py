@@ -10,11 +10,12 @@ to the keypad: the caller never waits in silence. ``secret`` collects never come
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ivr.flow import schema
+from ivr.flow import intents, schema
 from ivr.flow.understand import PhraseMatcher, Understander
 from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.listening import Heard, Listener, ListenOptions
@@ -45,6 +46,9 @@ class VoiceConfig:
     understander: Understander = field(default_factory=PhraseMatcher)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     min_confidence: dict[str, float] = field(default_factory=dict)
+    intent_bands: Callable[[str], tuple[float, float]] | None = None
+    """Per language (reject_below, confirm_below) for open questions (the intent model's)."""
+    intent_timeout: float = 2.0
 
 
 class VoiceQuestions:
@@ -90,6 +94,8 @@ class VoiceQuestions:
             decode_ms=round(t.decode_seconds * 1000, 1) if t else None,
             audio_seconds=t.audio_seconds if t else None, barged_in=heard.barged_in,
             language=self.language, error=heard.error, **extra)
+        if self.engine.distress is not None:
+            self.engine.distress.caller_turn(node_id, heard, extra.get("choice"))
 
     def _confident(self, heard: Heard) -> bool:
         t = heard.transcript
@@ -101,6 +107,8 @@ class VoiceQuestions:
         ask = node.ask
         assert ask is not None
         choices = {t: p[self.language] for t, p in ask.phrases.items() if p.get(self.language)}
+        if ask.intents:
+            choices = intents.choices_for(ask, choices)
         if not choices or ask.all_languages or not self._usable(ask):
             return None
         timeout, retries = self.engine._retry_settings(ask)
@@ -117,7 +125,10 @@ class VoiceQuestions:
             if heard.error:
                 self._turn(node_id, attempt, heard, "error")
                 break
-            target, kind = self._choose(heard, ask, choices)
+            if ask.intents and heard.mode == "speech":
+                target, kind = await intents.route(self, node_id, ask, heard, choices)
+            else:
+                target, kind = self._choose(heard, ask, choices)
             self._turn(node_id, attempt, heard, "match" if target else kind, choice=target)
             if target is not None:
                 kind_done = "dtmf" if heard.mode == "dtmf" else "speech"

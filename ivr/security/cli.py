@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from ivr.audit import AuditEntry, AuditLog, cli_actor
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.security.customers import Card, Customer, CustomerRepository
-from ivr.security.demo import DEMO, seed
+from ivr.security.demo import DEMO, SEED_HOOKS, seed
 from ivr.security.lockout import AttemptCounter
 from ivr.security.masking import mask_phone
 from ivr.security.phones import normalise
@@ -153,11 +154,14 @@ def cmd_demo_seed(settings: Settings, args: argparse.Namespace, out: Console) ->
         result = await seed(CustomerRepository(engine), PinHasher(settings.security.pin))
         await _audit(engine, "demo.seed", None, created=result["created"],
                      updated=result["updated"])
+        extra = {hook: await importlib.import_module(hook).seed_demo(engine)
+                 for hook in SEED_HOOKS}
         lines = [f"  {d.customer.id}  {d.customer.name:<14} calls from {d.customer.phone}  "
                  f"card ****{d.customer.cards[0].last4}  "
                  f"{'has a PIN' if d.pin else 'no PIN (gets a code by text)'}" for d in DEMO]
         out.say("demo customers ready (PINs: docs/verification.md):\n" + "\n".join(lines))
-        out.result({"customers": [d.customer.public() for d in DEMO], **result})
+        out.result({"customers": [d.customer.public() for d in DEMO], **result,
+                    "hooks": extra})
         return 0
 
     return _run(settings, work)

@@ -28,6 +28,10 @@ DEMO = (
 )
 """Ada has a PIN, Li Wei too (Mandarin), Grace has none: strong checks text her a code."""
 
+SEED_HOOKS: list[str] = ["ivr.platform.seed"]
+"""Modules with ``async def seed_demo(engine) -> dict`` run by ``ivr demo seed`` after the
+customers exist (accounts, transactions, refunds, fees, ...)."""
+
 
 async def seed(repo: CustomerRepository, pins: PinHasher) -> dict[str, list[str]]:
     """Create or refresh the demo customers; a PIN that still matches keeps its hash."""

@@ -84,7 +84,8 @@ class SpeechListener:
         clip = AudioClip(rec.clip.samples[: int(ep.max_utterance * rec.clip.rate)], rec.clip.rate)
         transcript = await recognizer.recognize(clip, phrases=options.phrases)
         latency = (transcript.finished_at - ended + silence) * 1000
-        return Heard("speech", transcript=transcript, end_to_final_ms=round(latency, 1))
+        return Heard("speech", transcript=transcript, end_to_final_ms=round(latency, 1),
+                     audio=clip)
 
 
 async def keys_only(call: Call, prompts: Sequence[Prompt], options: ListenOptions) -> Heard:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from ivr.audio.frames import AudioClip
 from ivr.speech.asr import Transcript
 from ivr.speech.endpoint import EndpointConfig
 from ivr.telephony.call import Call, Prompt
@@ -44,6 +45,8 @@ class Heard:
     end_to_final_ms: float | None = None
     """From the end of the caller's speech to the final transcript."""
     barged_in: bool = False
+    audio: AudioClip | None = None
+    """The caller's speech in this answer (distress scoring); None for keys."""
 
     @property
     def no_input(self) -> bool:

@@ -286,3 +286,63 @@ class TurnRow(Base):
     end_to_final_ms: Mapped[float | None] = mapped_column(sa.Float)
     barged_in: Mapped[bool] = mapped_column(Boolean, default=False)
     error_code: Mapped[str | None] = mapped_column(String(64))
+
+
+# Self-service platform, demo backend (issue 4) ------------------------------------------
+class AccountRow(Base):
+    """A customer's account at the (demo) payment platform."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[Any] = mapped_column(sa.Numeric(14, 2))
+    available: Mapped[Any] = mapped_column(sa.Numeric(14, 2))
+
+
+class TransactionRow(Base):
+    """A payment, transfer, withdrawal or top-up, with its status."""
+
+    __tablename__ = "transactions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Any] = mapped_column(sa.Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    counterparty: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    """``completed``, ``pending`` or ``failed``."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefundRow(Base):
+    """A refund requested for a transaction, and how far it got."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ForeignKey("transactions.id", ondelete="CASCADE"),
+                                                index=True)
+    amount: Mapped[Any] = mapped_column(sa.Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    """``requested``, ``approved``, ``paid`` or ``rejected``."""
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FeeRow(Base):
+    """One line of the fee schedule: percent of the amount, with a minimum, or a flat fee."""
+
+    __tablename__ = "fee_schedule"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    percent: Mapped[Any] = mapped_column(sa.Numeric(6, 3))
+    minimum: Mapped[Any] = mapped_column(sa.Numeric(10, 2))
+    flat: Mapped[Any] = mapped_column(sa.Numeric(10, 2))

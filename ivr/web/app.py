@@ -17,7 +17,7 @@ from ivr.metrics import Metrics
 from ivr.recording.api import RecordingLibrary
 from ivr.store.models import CallEventRow, CallRow
 from ivr.store.repo import CallQueries, DialplanRepository
-from ivr.web import admin, login, player, supervisor
+from ivr.web import admin, login, player, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
 from ivr.web.call_search import CallSearch
 from ivr.web.context import CONTEXT, WebContext
@@ -63,10 +63,11 @@ def build_web_app(
     metrics: Metrics, calls: CallQueries, dialplans: DialplanRepository,
     is_ready: Callable[[], bool], status: Callable[[], dict[str, Any]], *,
     engine: AsyncEngine, recordings: RecordingLibrary | None = None,
-    settings: WebSettings | None = None,
+    settings: WebSettings | None = None, phone: softphone.Softphone | None = None,
 ) -> web.Application:
     """The HTTP side of ``ivr serve``. ``recordings`` is None until a store is configured
-    (pages then say there is no recording)."""
+    (pages then say there is no recording). ``phone`` serves WebRTC callers: ``/softphone``
+    and ``POST /api/webrtc/offer`` are public (see :mod:`ivr.web.softphone`)."""
     app = web.Application(middlewares=[load_session, csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
     app.on_response_prepare.append(security_headers)
@@ -122,5 +123,6 @@ def build_web_app(
     r.add_get("/api/calls", list_calls)
     r.add_get("/api/calls/{call_id}", show_call)
     r.add_get("/api/dialplans", list_dialplans)
+    softphone.add_routes(app, phone)
     r.add_static("/static/", STATIC, append_version=False)
     return app

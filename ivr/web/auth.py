@@ -75,6 +75,13 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
     origin = request.headers.get("Origin")
     if origin is not None and not _same_origin(request, origin):
         raise _forbidden(request, "cross-site request refused")
+    if getattr(request.match_info.route.handler, "csrf_exempt", False):
+        # A public JSON API (no session to hold a token): JSON cannot be posted cross-site
+        # without a CORS preflight, which we never grant.
+        if request.content_type != "application/json":
+            raise web.HTTPUnsupportedMediaType(text='{"error": "send application/json"}',
+                                               content_type="application/json")
+        return await handler(request)
     token = request.headers.get("X-CSRF-Token")
     if token is None and request.content_type in ("application/x-www-form-urlencoded",
                                                   "multipart/form-data"):
@@ -89,6 +96,12 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
     if not ok:
         raise _forbidden(request, "missing or wrong CSRF token: reload the page and try again")
     return await handler(request)
+
+
+def csrf_exempt(handler: Handler) -> Handler:
+    """Mark a public JSON endpoint: no CSRF token, but same-origin and JSON only."""
+    handler.csrf_exempt = True  # type: ignore[attr-defined]
+    return handler
 
 
 def _same_origin(request: web.Request, origin: str) -> bool:

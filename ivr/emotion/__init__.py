@@ -1,0 +1,1 @@
+"""Distress scoring of caller turns (prosody and words) and escalation of distressed callers."""

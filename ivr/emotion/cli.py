@@ -1,0 +1,50 @@
+"""``ivr emotion score``: score one caller turn from text, audio or both."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ivr.audio.frames import AudioClip
+from ivr.audio.wav import read_wav
+from ivr.config import Settings
+from ivr.emotion import prosody
+from ivr.emotion.policy import DEFAULT_POLICY, decide
+from ivr.emotion.scorer import CueScorer
+from ivr.emotion.types import TurnInput
+
+
+def cmd_score(settings: Settings, args: argparse.Namespace, out: Any) -> int:
+    if args.text is None and args.wav is None:
+        out.say("give --text, --wav or both")
+        return 2
+    try:
+        audio = AudioClip(*read_wav(Path(args.wav))) if args.wav else None
+        base = AudioClip(*read_wav(Path(args.baseline))) if args.baseline else None
+    except (OSError, ValueError) as err:
+        out.say(f"cannot read audio: {err}")
+        return 2
+    earlier = [p] if base is not None and (p := prosody.features(base)) is not None else []
+    distress = CueScorer().score(TurnInput(args.lang, args.text, audio), earlier)
+    escalate = bool(decide(DEFAULT_POLICY, [distress]))
+    doc = {"score": distress.score, "escalate": escalate, "confidence": distress.confidence,
+           "signals": distress.signals, "reasons": list(distress.reasons),
+           "baseline": bool(earlier)}
+    human = (f"distress {distress.score:.2f} (confidence {distress.confidence:.2f})"
+             f"{' → escalate' if escalate else ''}"
+             + "".join(f"\n  {r}" for r in distress.reasons))
+    out.result(doc, human)
+    return 0
+
+
+def register(sub: Any, add_command: Any) -> None:
+    emotion = sub.add_parser("emotion", help="caller distress scoring")
+    actions = emotion.add_subparsers(dest="action", metavar="ACTION", required=True)
+    score = add_command(actions, "score", cmd_score, "score one caller turn for distress",
+                        needs_db=False)
+    score.add_argument("--text", help="what the caller said")
+    score.add_argument("--wav", metavar="FILE.wav", help="the caller's audio for this turn")
+    score.add_argument("--baseline", metavar="FILE.wav",
+                       help="an earlier calm turn of the same caller (relative prosody)")
+    score.add_argument("--lang", default="en-US", choices=["en-US", "zh-CN"])

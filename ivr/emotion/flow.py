@@ -1,0 +1,98 @@
+"""The flow engine's side of distress: turns in, ``distress`` and ``escalation`` events out.
+
+Voice turns (with a transcript; audio when the transport gave it) and keypad choices that
+go to an agent are collected while a node runs and scored when it hands over to the next
+one, so scoring never delays the caller's answer. Escalation either raises
+``priority_boost`` (added to the next queue transfer's priority) or sends the caller to the
+policy's queue at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ivr.emotion.policy import DEFAULT_POLICY, EscalationPolicy
+from ivr.emotion.tracker import DistressTracker
+from ivr.emotion.types import EmotionScorer, TurnInput
+
+if TYPE_CHECKING:
+    from ivr.flow.engine import FlowEngine, Outcome
+    from ivr.speech.listening import Heard
+
+
+class CallDistress:
+    """Distress scoring and escalation for one engine (one call)."""
+
+    def __init__(self, engine: FlowEngine, scorer: EmotionScorer) -> None:
+        self.engine = engine
+        self.tracker = DistressTracker(scorer)
+        self.pending: list[tuple[str, TurnInput]] = []
+
+    def policy(self, node_id: str) -> EscalationPolicy:
+        node = self.engine.plan.nodes.get(node_id)
+        body = (node.escalate if node is not None else None) or self.engine.plan.escalate
+        if body is None:
+            return DEFAULT_POLICY
+        return EscalationPolicy(above=body.above, rolling_above=body.rolling_above,
+                                min_confidence=body.min_confidence, action=body.action,
+                                queue=body.queue, boost=body.boost, enabled=body.enabled)
+
+    def caller_turn(self, node_id: str, heard: Heard, choice: str | None = None) -> None:
+        """A voice question's answer (called for every ``turn`` event)."""
+        if heard.mode == "dtmf":
+            if choice is not None:
+                self.keypad_choice(node_id, choice)
+            return
+        t = heard.transcript
+        if heard.mode == "speech" and t is not None and not t.empty:
+            self.pending.append((node_id, TurnInput(self.engine.state.language, t.text,
+                                                    heard.audio)))
+
+    def keypad_choice(self, node_id: str, target: str) -> None:
+        """A key chose ``target``; a key that goes to an agent queue is an agent request."""
+        node = self.engine.plan.nodes.get(target)
+        if node is not None and node.queue is not None:
+            self.tracker.keypad_agent_request()
+            self.pending.append((node_id, TurnInput(self.engine.state.language)))
+
+    async def settle(self, result: str | Outcome) -> str | Outcome:
+        """Score the node's pending turns; an escalation to a queue replaces ``result``."""
+        pending, self.pending = self.pending, []
+        route: EscalationPolicy | None = None
+        for node_id, turn in pending:
+            policy = self.policy(node_id)
+            scored = await self.tracker.observe(turn, policy)
+            d = scored.distress
+            self.engine.events.event(
+                "distress", node=node_id, score=d.score, confidence=d.confidence,
+                rolling=None if scored.rolling is None else round(scored.rolling, 3),
+                signals=d.signals, reasons=list(d.reasons))
+            if scored.escalate:
+                route = self._escalate(node_id, policy, scored.escalate) or route
+        if route is not None and isinstance(result, str):
+            return await self._to_queue(route)
+        return result
+
+    def _escalate(self, node_id: str, policy: EscalationPolicy, reasons: list[str]
+                  ) -> EscalationPolicy | None:
+        data: dict[str, Any] = {"action": policy.action, "reasons": reasons}
+        if policy.action == "queue":
+            data["queue"] = policy.queue
+        else:
+            variables = self.engine.state.variables
+            variables["priority_boost"] = int(variables.get("priority_boost", 0)) + policy.boost
+            data["boost"] = policy.boost
+        self.engine.events.event("escalation", node=node_id, **data)
+        return policy if policy.action == "queue" else None
+
+    async def _to_queue(self, policy: EscalationPolicy) -> Outcome:
+        from ivr.flow.engine import Outcome
+        from ivr.telephony.call import QueueTarget
+
+        assert policy.queue is not None
+        priority = max(0, min(10, policy.boost + int(
+            self.engine.state.variables.get("priority_boost", 0))))
+        await self.engine.call.transfer(QueueTarget(policy.queue, priority))
+        self.engine.events.event("transfer", node=None, queue=policy.queue, priority=priority,
+                                 escalated=True)
+        return Outcome("queued", policy.queue, priority)

@@ -1,0 +1,99 @@
+"""Open questions: a transcript classified into an intent, routed by confidence band.
+
+Bands (per ask, else the model's calibrated thresholds): at or above ``confirm_below`` the
+intent is accepted; between ``reject_below`` and ``confirm_below`` the caller is asked "Did you
+mean ...?" (yes/no by voice or 1/2); below ``reject_below`` (or ``unknown``) it is a no-match,
+so the question is asked again, then the keypad menu, then its fallback (an agent).
+Entities the caller gave on the way become call variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from ivr.flow import schema
+from ivr.flow.confirm import ask_yes_no
+from ivr.speech.listening import Heard
+
+if TYPE_CHECKING:
+    from ivr.flow.voice import VoiceQuestions
+
+_LOG = logging.getLogger(__name__)
+DEFAULT_BANDS = (0.4, 0.75)
+ENTITY_VARS = ("transaction_id", "amount", "currency", "date", "card_last4", "phone")
+CONFIRM = {
+    "en-US": "Did you mean {meaning}? Say yes or press 1. Otherwise, say no or press 2.",
+    "zh-CN": "请问您是要{meaning}吗？是请说“是”或按1，不是请说“不是”或按2。",
+}
+MEANING = {
+    "payment_status": {"en-US": "the status of a payment", "zh-CN": "查询付款或转账状态"},
+    "refund": {"en-US": "a refund", "zh-CN": "办理退款"},
+    "fees": {"en-US": "fees, rates or limits", "zh-CN": "咨询费用、汇率或限额"},
+    "card_lost": {"en-US": "that you lost your card", "zh-CN": "挂失银行卡"},
+    "fraud_report": {"en-US": "to report fraud", "zh-CN": "举报盗刷或诈骗"},
+    "change_phone": {"en-US": "to change your phone number", "zh-CN": "更改绑定手机号"},
+    "account_access": {"en-US": "help logging in", "zh-CN": "登录或密码问题"},
+    "balance": {"en-US": "your balance", "zh-CN": "查询余额"},
+    "complaint": {"en-US": "to make a complaint", "zh-CN": "投诉"},
+    "agent": {"en-US": "to speak with an agent", "zh-CN": "转人工服务"},
+}
+
+
+def choices_for(ask: schema.Ask, phrases: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Phrase choices plus one (phrase-less) choice per routed intent."""
+    return {**{intent: [] for intent in ask.intents}, **phrases}
+
+
+async def route(voice: VoiceQuestions, node_id: str, ask: schema.Ask, heard: Heard,
+                choices: Mapping[str, Sequence[str]]) -> tuple[str | None, str]:
+    """(target node or None, ``match``/``no_match``) for a spoken answer to an open question."""
+    engine, lang = voice.engine, voice.language
+    t = heard.transcript
+    if t is None or t.empty:
+        return None, "no_input"
+    if not voice._confident(heard):
+        return None, "no_match"
+    try:
+        async with asyncio.timeout(voice.config.intent_timeout):
+            match = await asyncio.to_thread(voice.config.understander.match, t.text, choices,
+                                            lang, ask.dtmf)
+    except TimeoutError:
+        engine.events.event("intent_error", node=node_id, code="nlu-timeout")
+        return None, "no_match"
+    if match is None:
+        engine.events.event("intent", node=node_id, intent="unknown", band="reject")
+        return None, "no_match"
+    if match.choice not in ask.intents:  # a phrase or a spoken key ("press one")
+        return match.choice, "match"
+    reject, confirm = bands(voice, ask, lang)
+    band = "accept" if match.score >= confirm else "confirm" if match.score >= reject else \
+        "reject"
+    engine.events.event("intent", node=node_id, intent=match.choice,
+                        confidence=round(match.score, 3), band=band,
+                        entities=sorted(match.entities))
+    if band == "reject":
+        return None, "no_match"
+    if band == "confirm" and not await ask_yes_no(engine, node_id,
+                                                  confirm_text(ask, match.choice, lang)):
+        return None, "no_match"
+    engine.state.variables["intent"] = match.choice
+    for name in ENTITY_VARS:
+        if name in match.entities:
+            engine.state.variables[name] = match.entities[name]
+    return ask.intents[match.choice], "match"
+
+
+def bands(voice: VoiceQuestions, ask: schema.Ask, lang: str) -> tuple[float, float]:
+    base = voice.config.intent_bands(lang) if voice.config.intent_bands else DEFAULT_BANDS
+    reject = ask.reject_below if ask.reject_below is not None else base[0]
+    confirm = ask.confirm_below if ask.confirm_below is not None else base[1]
+    return reject, max(reject, confirm)
+
+
+def confirm_text(ask: schema.Ask, intent: str, lang: str) -> str:
+    meaning = MEANING.get(intent, {}).get(lang) or MEANING.get(intent, {}).get("en-US", intent)
+    template = (ask.confirm or {}).get(lang) or CONFIRM.get(lang, CONFIRM["en-US"])
+    return template.replace("{meaning}", meaning)

@@ -1,0 +1,1 @@
+"""Understanding callers: intent classification, entities, thresholds (issue 4)."""
