@@ -113,7 +113,9 @@ class VoiceQuestions:
             return None
         timeout, retries = self.engine._retry_settings(ask)
         keys = "".join(ask.dtmf)
-        options = ListenOptions(keys=keys, key_timeout=timeout, endpoint=self._endpoint(ask),
+        # Every key is armed: a key that is no option must be heard (and re-prompted), not
+        # silently dropped by Asterisk.
+        options = ListenOptions(keys=ALL_KEYS, key_timeout=timeout, endpoint=self._endpoint(ask),
                                 phrases=tuple(p for ps in choices.values() for p in ps),
                                 barge_in=ask.barge_in)
         reprompt: dict[str, str] | None = None

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA
 
 from ivr.cli import main
 from ivr.nlu.classifier import IntentClassifier
@@ -16,6 +15,8 @@ from ivr.nlu.dataset import LABELS, read_tsv
 from ivr.nlu.errors import NluError
 from ivr.nlu.metrics import report
 from ivr.nlu.train import TrainOptions, _fit, calibrate
+
+DATA = Path(__file__).resolve().parents[2] / "models" / "intents" / "data"
 
 
 @pytest.mark.parametrize("lang", ["en-US", "zh-CN"])

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from voice_harness import ScriptedListener
@@ -32,6 +31,8 @@ from ivr.store.db import make_engine
 from ivr.store.models import CardRow
 from ivr.testing.fake_call import FakeCall
 from ivr.testing.fakes import EventList, TextPrompts
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OPEN = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 HOTLINE = (ROOT / "dialplans" / "hotline.yaml").read_text(encoding="utf-8")
@@ -120,7 +121,7 @@ async def test_balance_is_told_only_after_verification(world: World) -> None:
 
 async def test_transaction_id_in_the_question_is_used(world: World) -> None:
     outcome, call, events = await world.walk(
-        ["1", "4242", "1"], ["um my withdrawal tx10003 from three days ago hasn't come through"])
+        ["1", "6", "4242", "1"], ["um my withdrawal tx10003 from three days ago hasn't come through"])
     assert outcome == Outcome("self_served")
     assert events.of("intent")[0]["entities"] == ["date", "transaction_id"]
     assert any("60.00 USD to ATM 5th Avenue" in t and "is failed" in t for t in call.texts)

@@ -86,9 +86,10 @@ async def test_caller_reports_lost_card_and_reaches_card_services(hotline: Hotli
 
 
 async def test_invalid_key_then_silence_then_valid_choice(hotline: Hotline) -> None:
-    # English; then 9 (not an option); the re-prompt plays out and the menu gets nothing;
-    # then 1 while the next re-prompt plays (keys are armed during every prompt).
-    result = await call(hotline, "1", "9", None, None, "1")
+    # English; then 9 (not an option); the caller then stays silent through the whole
+    # re-ask (re-prompt, menu prompt and the listening window that follows it: the main menu
+    # also takes speech); then 1 while the next re-prompt plays (keys are armed throughout).
+    result = await call(hotline, "1", "9", None, None, None, "1")
     assert result.variables["IVR_OUTCOME"] == "self_served"
     row, events = await stored(hotline, result)
     assert row.outcome == "self_served"

@@ -65,7 +65,7 @@ async def run(sounds: Path, plans: Path, tmp: Path, mic: Path, shot: Path | None
             await expect(transcript).to_contain_text("For English, press 1", timeout=15000)
             await page.get_by_role("button", name="Key 1").click()
             await expect(transcript).to_contain_text("Hotline got key:1", timeout=10000)
-            await expect(transcript).to_contain_text("To speak with an agent, press 0",
+            await expect(transcript).to_contain_text("or 0 for an agent",
                                                      timeout=10000)
             await page.get_by_role("button", name="Key 0").click()
             await expect(transcript).to_contain_text("Call outcome: queued (customer_service)",
