@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,8 +80,10 @@ class MixMonitorRecording:
 
     def __init__(self, channel: AppChannel, call_id: str, log: EventSink, *, keyring: Keyring,
                  spool: Path, asterisk_spool: str, recording_id: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 ready: Callable[[], Awaitable[None]] | None = None) -> None:
         self._channel = channel
+        self._ready = ready
         self._log = log
         self._keyring = keyring
         self._spool = spool
@@ -97,8 +99,11 @@ class MixMonitorRecording:
             if not _SAFE_PATH.match(self._asterisk_spool + "/"):
                 raise RecordingError("rec-bad-spool", "the spool path Asterisk sees must be "
                                      "absolute and use only letters, digits, _ . / -")
-            await asyncio.to_thread(self._keyring.current)  # fail closed: no key, no capture
-            await asyncio.to_thread(self._spool.mkdir, parents=True, exist_ok=True)
+            if self._ready is not None:  # the server's cached check (see RecordingService)
+                await self._ready()
+            else:
+                await asyncio.to_thread(self._keyring.current)  # fail closed: no key, no capture
+                await asyncio.to_thread(self._spool.mkdir, parents=True, exist_ok=True)
         except RecordingError as err:
             alert(self._log, err.code, f"call not recorded: {err.message}")
             return

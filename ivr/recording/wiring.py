@@ -3,8 +3,10 @@ recording factory the call runner uses. ``ivr.app`` creates one :class:`Recordin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -53,6 +55,22 @@ class RecordingService:
         self._writer = writer
         self._count = count_alert
         self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert)
+        self._ready_until = 0.0
+
+    async def capture_ready(self) -> None:
+        """Raise ``rec-no-key`` unless a key can wrap and the spool exists. A success holds for
+        two seconds: keys change rarely, and two thread hops per call would queue behind each
+        other at hundreds of calls per second. Failures are never cached (fail closed)."""
+        now = time.monotonic()
+        if now < self._ready_until:
+            return
+
+        def check() -> None:
+            self.keyring.current()
+            self.settings.spool_dir.mkdir(parents=True, exist_ok=True)
+
+        await asyncio.to_thread(check)
+        self._ready_until = now + 2.0
 
     @property
     def enabled(self) -> bool:
@@ -81,7 +99,7 @@ class RecordingService:
         return MixMonitorRecording(
             call, call.info.call_id, log, keyring=self.keyring,
             spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
-            recording_id=uuid.uuid4().hex)
+            recording_id=uuid.uuid4().hex, ready=self.capture_ready)
 
     async def run(self) -> None:
         """Mark recordings cut short by a crash, then seal the spool until cancelled."""
