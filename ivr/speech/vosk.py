@@ -2,8 +2,8 @@
 
 One model is loaded per process and shared; each turn gets its own ``KaldiRecognizer``.
 A grammar is the list of phrases a question expects (plus ``[unk]`` so anything else is
-rejected rather than forced onto a phrase). Always a model *path*: ``Model(lang=...)``
-downloads.
+rejected rather than forced onto a phrase). Always a model *path*: asking vosk for a model
+by language name makes it download one.
 """
 
 from __future__ import annotations
