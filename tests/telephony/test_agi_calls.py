@@ -10,28 +10,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ivr.app import Hotline, prepare
-from ivr.config import load_settings
+from ivr.app import Hotline
 from ivr.testing.agi_peer import CallerScript, PeerResult, run_call, send_raw
+from ivr.testing.server import server_settings
 from ivr.testing.web_harness import PASSWORD, login
 from ivr.web.users import UserRepository
 
 
 def make_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path, **extra: Any) -> Any:
-    overrides: dict[str, Any] = {
-        "agi": {"bind": "127.0.0.1:0", "header_timeout": 0.5, "hangup_grace": 0.3},
-        "http": {"bind": "127.0.0.1:0"},
-        "prompts": {"sounds_dir": str(sounds_dir)},
-        "dialplans": {"dir": str(dialplan_dir), "poll_seconds": 0.1},
-        "store": {"flush_seconds": 0.01},
-        "drain_seconds": 2.0,
-        "recording": {"enabled": False},  # recorded calls: tests/recording/test_agi_recording.py
-    }
-    for key, value in extra.items():
-        overrides.setdefault(key, {}).update(value)
-    settings = load_settings(tmp_path, overrides)
-    prepare(settings)
-    return settings
+    # Recorded calls have their own tests: tests/recording/test_agi_recording.py.
+    return server_settings(tmp_path, sounds_dir, dialplan_dir, **extra)
 
 
 @pytest.fixture

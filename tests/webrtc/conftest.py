@@ -8,27 +8,14 @@ from typing import Any
 
 import pytest
 
-from ivr.app import Hotline, prepare
-from ivr.config import load_settings
+from ivr.app import Hotline
+from ivr.testing.server import server_settings
 
 
 def make_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path, **extra: Any) -> Any:
-    overrides: dict[str, Any] = {
-        "agi": {"bind": "127.0.0.1:0"},
-        "http": {"bind": "127.0.0.1:0"},
-        "prompts": {"sounds_dir": str(sounds_dir)},
-        "dialplans": {"dir": str(dialplan_dir), "poll_seconds": 0.1},
-        "store": {"flush_seconds": 0.01},
-        "drain_seconds": 2.0,
-        "recording": {"enabled": False},
-        "webrtc": {"addresses": ["127.0.0.1"], "media_timeout": 3.0, "connect_timeout": 5.0,
-                   "offers_per_minute": 1000},
-    }
-    for key, value in extra.items():
-        overrides.setdefault(key, {}).update(value)
-    settings = load_settings(tmp_path, overrides)
-    prepare(settings)
-    return settings
+    webrtc = {"addresses": ["127.0.0.1"], "media_timeout": 3.0, "connect_timeout": 5.0,
+              "offers_per_minute": 1000, **extra.pop("webrtc", {})}
+    return server_settings(tmp_path, sounds_dir, dialplan_dir, webrtc=webrtc, **extra)
 
 
 @pytest.fixture
