@@ -38,18 +38,12 @@ async def call(app: Hotline, *steps: str | None, sounds_root: Path | None = None
                           **kwargs)
 
 
-async def stored(app: Hotline, result: PeerResult) -> tuple[Any, list[Any]]:
-    """The call row and events Hotline wrote for a finished peer call."""
+async def stored(app: Hotline) -> tuple[Any, list[Any]]:
+    """The one call row Hotline wrote (each of these tests places one call) and its events."""
     assert await app.writer.wait_idle(5)
-    rows = await app.calls.recent(limit=500)
-    uniqueids = {r.uniqueid: r for r in rows}
-    assert len(rows) >= 1
-    row = rows[0] if len(rows) == 1 else uniqueids[result_uniqueid(result)]
-    return row, await app.calls.events(row.id)
-
-
-def result_uniqueid(result: PeerResult) -> str:
-    raise AssertionError("pass uniqueid= to the peer when several calls are stored")
+    rows = await app.calls.recent(limit=5)
+    assert len(rows) == 1, [r.id for r in rows]
+    return rows[0], await app.calls.events(rows[0].id)
 
 
 async def test_caller_reports_lost_card_and_reaches_card_services(hotline: Hotline) -> None:
@@ -63,7 +57,7 @@ async def test_caller_reports_lost_card_and_reaches_card_services(hotline: Hotli
     # Keys are armed while prompts play (escape digits or GET DATA), or they would be lost.
     assert any(c.startswith("GET DATA ") or (c.startswith("STREAM FILE") and not c.endswith('""'))
                for c in result.commands)
-    row, events = await stored(hotline, result)
+    row, events = await stored(hotline)
     assert (row.outcome, row.queue, row.priority) == ("queued", "card_services", 7)
     assert (row.dialplan_id, row.dialplan_version, row.caller) == ("hotline", 1, "+15551234567")
     assert row.answered_at is not None and row.ended_at is not None
@@ -79,7 +73,7 @@ async def test_invalid_key_then_silence_then_valid_choice(hotline: Hotline) -> N
     # also takes speech); then 1 while the next re-prompt plays (keys are armed throughout).
     result = await call(hotline, "1", "9", None, None, None, "1")
     assert result.variables["IVR_OUTCOME"] == "self_served"
-    row, events = await stored(hotline, result)
+    row, events = await stored(hotline)
     assert row.outcome == "self_served"
     menu = [e for e in events if e.node == "main_menu"]
     assert [e.kind for e in menu if e.kind in ("no_match", "no_input", "dtmf")] == [
@@ -96,7 +90,7 @@ async def test_caller_hangs_up_mid_prompt(hotline: Hotline) -> None:
     # The run ends at once: nothing else is played after the hang-up.
     assert [c.split(" ")[0] for c in result.commands[:2]] == ["ANSWER", "STREAM"]
     assert not any(c.startswith(("STREAM", "GET DATA")) for c in result.commands[2:])
-    row, events = await stored(hotline, result)
+    row, events = await stored(hotline)
     assert row.outcome == "abandoned" and row.ended_at is not None
     assert "caller_hung_up" in [e.kind for e in events]
 
@@ -105,7 +99,7 @@ async def test_unknown_route_gets_an_apology_and_the_default_queue(hotline: Hotl
     result = await call(hotline, script="no_such_plan")
     assert result.variables["IVR_QUEUE"] == "customer_service"
     assert len(result.played) == 1  # the apology
-    row, _ = await stored(hotline, result)
+    row, _ = await stored(hotline)
     assert (row.outcome, row.queue, row.error_code) == (
         "queued", "customer_service", "agi-unknown-route")
 
@@ -118,7 +112,7 @@ async def test_prompt_missing_where_asterisk_reads_is_told_apart_from_a_hangup(
     async with app.running():
         result = await call(app, "1")
         assert not result.hung_up
-        row, events = await stored(app, result)
+        row, events = await stored(app)
     # Asterisk answers result=-1 endpos=0 with no HANGUP line: not a hang-up. The caller
     # still reaches an agent.
     assert result.variables["IVR_QUEUE"] == "customer_service"
