@@ -9,6 +9,8 @@ What is checked, and why each check would catch a regression:
   in queues.conf, and ``general`` is never used as a queue;
 * nothing reaches a shell, and caller-supplied strings are only read through
   FILTER(), before AGI sees them;
+* every sound the confs play or announce is in Debian's asterisk-core-sounds-en
+  (its file list is committed: tests/fixtures/asterisk/core-sounds-en.files);
 * the transfer contract (IVR_OUTCOME / IVR_QUEUE / IVR_PRIORITY, AGISTATUS):
   a small model of the dialplan applications used in extensions.conf runs the
   real file through the cases in asterisk-conf/README.md. The model refuses
@@ -492,6 +494,75 @@ def test_caller_id_is_sanitised_before_the_ivr_sees_it() -> None:
 
 
 # ---------------------------------------------------------------------------
+# (f) every sound the confs name ships in Debian's asterisk-core-sounds-en
+# ---------------------------------------------------------------------------
+
+CORE_SOUNDS_LIST = ROOT / "tests" / "fixtures" / "asterisk" / "core-sounds-en.files"
+# Dialplan applications and the arguments (0-based) that name sounds, '&'-separated.
+SOUND_ARGUMENTS = {"Playback": (0,), "Background": (0,), "ControlPlayback": (0,),
+                   "Read": (1,), "Queue": (3,)}
+# queues.conf settings that name sounds (',' or '|' separate several).
+QUEUE_SOUND_SETTINGS = re.compile(r"^(announce|periodic-announce|queue-[a-z0-9-]+)$")
+
+
+def core_sounds() -> set[str]:
+    """Sound names (``digits/1``, ``vm-goodbye``) in the committed package file list."""
+    prefix = "/usr/share/asterisk/sounds/en_US_f_Allison/"
+    lines = [line for line in CORE_SOUNDS_LIST.read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert all(line.startswith(prefix) for line in lines)
+    return {line.removeprefix(prefix).rsplit(".", 1)[0] for line in lines}
+
+
+def named_sounds(conf_dir: Path) -> list[tuple[str, str]]:
+    """(where, sound name) for every sound ``conf_dir/*.conf`` plays or announces."""
+    found: list[tuple[str, str]] = []
+    for conf in sorted(conf_dir.glob("*.conf")):
+        text = strip_comments(conf.read_text())
+        for app, indexes in SOUND_ARGUMENTS.items():
+            for data in app_calls(text, app):
+                args = split_args(data)
+                for i in indexes:
+                    names = args[i].split("&") if i < len(args) else []
+                    found += [(f"{conf.name}: {app}({data})", n.strip()) for n in names
+                              if n.strip()]
+        if conf.name == "queues.conf":
+            for sec in read_conf(conf):
+                for key, value, line in sec.items:
+                    if QUEUE_SOUND_SETTINGS.match(key):
+                        found += [(f"{conf.name}:{line}: {key}", n.strip())
+                                  for n in re.split(r"[,|]", value) if n.strip()]
+    return found
+
+
+def missing_sounds(conf_dir: Path) -> list[str]:
+    """What Asterisk would answer "File ... does not exist in any format" for."""
+    known = core_sounds()
+    return [f"{where}: {name!r} is not in asterisk-core-sounds-en" for where, name in
+            named_sounds(conf_dir) if name not in known]
+
+
+def test_every_sound_the_confs_name_ships_in_asterisk_core_sounds_en() -> None:
+    names = {name for _, name in named_sounds(CONF_DIR)}
+    # The goodbye after a queue gives up, and what waiting callers hear.
+    assert {"sorry", "please-try-call-later", "vm-goodbye", "queue-thankyou"} <= names
+    assert missing_sounds(CONF_DIR) == []
+
+
+def test_a_sound_missing_from_the_package_is_reported(tmp_path: Path) -> None:
+    # Guards the test above: the name the Asterisk docs use, which Debian does not ship.
+    for conf in CONF_DIR.glob("*.conf"):
+        text = conf.read_text().replace("please-try-call-later", "pls-try-call-later")
+        (tmp_path / conf.name).write_text(text)
+    queues = tmp_path / "queues.conf"
+    queues.write_text(queues.read_text().replace("= queue-thankyou", "= queue-thanks"))
+    missing = missing_sounds(tmp_path)
+    assert len(missing) == 2, missing
+    assert "'pls-try-call-later'" in missing[0] and "Playback(" in missing[0]
+    assert "'queue-thanks'" in missing[1] and "periodic-announce" in missing[1]
+
+
+# ---------------------------------------------------------------------------
 # The transfer contract, run through a small model of the dialplan
 # ---------------------------------------------------------------------------
 #
@@ -928,7 +999,7 @@ def call(
     return model.run(context, exten, chan)
 
 
-GOODBYE = ("Playback", "sorry&pls-try-call-later&vm-goodbye")
+GOODBYE = ("Playback", "sorry&please-try-call-later&vm-goodbye")
 
 
 def test_model_evaluates_expressions_like_asterisk() -> None:
