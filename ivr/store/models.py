@@ -37,6 +37,9 @@ class CallRow(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The ``ivr serve`` instance that took the call (its ``instance_id`` setting): a
+    restarted instance closes only its own calls left open."""
 
 
 class CallEventRow(Base):

@@ -1,58 +1,119 @@
 """Batched writes of calls and their events, off the calls' critical path.
 
 Calls never wait for the database between two prompts: rows queue in memory and one task
-writes them every ``flush_seconds`` in a single transaction (all or nothing). When the
-database is down the batch is kept and retried; new calls see ``healthy`` false and are
-sent to an agent with an apology instead of running a flow nobody can audit.
+writes them every ``flush_seconds`` in a single transaction. Values are cleaned for their
+columns as they are queued (:mod:`ivr.store.clean`), so hostile caller ids cannot break a
+batch. When the database still refuses a batch for its data (a constraint, a value), the
+batch is split until the refused row is alone; that row is logged (``store-row-rejected``),
+counted and dropped, and everything else is written. When the database is down the batch is
+kept and retried; new calls see ``healthy`` false and are sent to an agent with an apology
+instead of running a flow nobody can audit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ivr.store.clean import RowCleaner
 from ivr.store.models import CallEventRow, CallRow, TurnRow
 
 _LOG = logging.getLogger(__name__)
 MAX_PENDING = 200_000
+CLOSE_TIMEOUT = 10.0
+"""Seconds the last flush at shutdown may take before the rows left are given up."""
+_TABLES = CallRow.metadata.tables
+_CLEANERS = {"call": RowCleaner(_TABLES["calls"]), "update": RowCleaner(_TABLES["calls"]),
+             "event": RowCleaner(_TABLES["call_events"]), "turn": RowCleaner(_TABLES["turns"])}
+_WRITE_ERRORS = (SQLAlchemyError, OSError, ConnectionError, ValueError, TypeError)
 
 
 @dataclass
 class _Op:
-    kind: str  # "call" | "event" | "update"
+    kind: str  # "call" | "event" | "update" | "turn", and "events" once coalesced
     values: dict[str, Any]
 
 
 class EventWriter:
-    """Owns the write side of the calls tables."""
+    """Owns the write side of the calls tables.
 
-    def __init__(self, engine: AsyncEngine, *, flush_seconds: float = 0.05) -> None:
+    ``instance_id`` is stored with every call row this writer creates; ``on_error`` is told
+    the code of every row it had to drop (for the ``ivr_errors_total`` metric)."""
+
+    def __init__(self, engine: AsyncEngine, *, flush_seconds: float = 0.05,
+                 instance_id: str | None = None,
+                 on_error: Callable[[str], None] | None = None) -> None:
         self._engine = engine
         self._flush_seconds = flush_seconds
+        self.instance_id = instance_id
+        self._on_error = on_error
         self._pending: list[_Op] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self.healthy = True
         self.last_error: str | None = None
+        self.rejected = 0
+        """Rows the database refused for their data, dropped so the others are written."""
         self._dropped = 0
+        self._unwritten: dict[str, asyncio.Event] = {}
+        """Calls whose row is queued but not written yet (see :meth:`ensure_written`)."""
+
+    @property
+    def pending(self) -> int:
+        """Rows queued and not yet written."""
+        return len(self._pending)
 
     def add(self, kind: str, values: dict[str, Any]) -> None:
+        """Queue one row (cleaned for its table now, so the batch holds no hostile value)."""
         if len(self._pending) >= MAX_PENDING:
             self._dropped += 1
             if self._dropped in (1, 1000, 100_000):
                 _LOG.error("store-backlog-full: dropped %d call rows; database down?", self._dropped)
             return
-        self._pending.append(_Op(kind, values))
+        if kind == "call" and self.instance_id is not None:
+            values = {"instance_id": self.instance_id, **values}
+        cleaned, unknown = _CLEANERS[kind](values)
+        if unknown:
+            _LOG.warning("store-unknown-column: %s row without column(s) %s", kind,
+                         ", ".join(sorted(unknown)))
+        self._pending.append(_Op(kind, cleaned))
+        if kind == "call":
+            self._unwritten.setdefault(cleaned["id"], asyncio.Event())
         self._idle.clear()
         self._wake.set()
+
+    async def ensure_written(self, call_id: str, timeout: float = 5.0) -> bool:
+        """Wait until the call's own row is written, so rows written elsewhere that refer to
+        it (a recording) satisfy their foreign key. False when it is not written within
+        ``timeout`` or the database is down (then nobody should wait for it)."""
+        written = self._unwritten.get(call_id)
+        if written is None:
+            return True
+        if not self.healthy:
+            return False
+        self._wake.set()
+        try:
+            async with asyncio.timeout(timeout):
+                await written.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def _settled(self, ops: list[_Op]) -> None:
+        """Release whoever waits for these call rows (written, or dropped as refused)."""
+        for op in ops:
+            written = self._unwritten.pop(op.values["id"], None) if op.kind == "call" else None
+            if written is not None:
+                written.set()
 
     async def run(self) -> None:
         """The writer task: flush, sleep, repeat (cancel to stop; pending rows are flushed)."""
@@ -69,34 +130,35 @@ class EventWriter:
                     await asyncio.sleep(backoff)
                     self._wake.set()
         finally:
-            await asyncio.shield(self.flush())
+            await asyncio.shield(self.close())
+
+    async def close(self) -> bool:
+        """Last flush at shutdown; says how many rows are lost when it cannot write them."""
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                written = await self.flush()
+        except TimeoutError:
+            written = False
+        if not written:
+            _LOG.error("store-rows-lost: %d call row(s) could not be written before shutdown "
+                       "(%s)", len(self._pending), self.last_error or "timed out")
+        return written
 
     async def flush(self) -> bool:
-        """Write everything pending in one transaction; False (rows kept) on failure."""
+        """Write everything pending; False (unwritten rows kept) when the database is down.
+
+        Rows the database refuses for their data are dropped one by one (see the module)."""
         if not self._pending:
             self._idle.set()
             return True
         batch, self._pending = self._pending, []
         try:
-            async with self._engine.begin() as conn:
-                for op in _coalesce(batch):
-                    if op.kind == "call":
-                        await conn.execute(insert(CallRow), [op.values])
-                    elif op.kind == "events":
-                        await conn.execute(insert(CallEventRow), op.values["rows"])
-                    elif op.kind == "turn":
-                        await conn.execute(insert(TurnRow), [op.values])
-                    else:
-                        values = dict(op.values)
-                        call_id = values.pop("id")
-                        await conn.execute(update(CallRow).where(CallRow.id == call_id)
-                                           .values(**values))
-        except (SQLAlchemyError, OSError, ConnectionError) as err:
+            left = await self._write(_coalesce(batch))
+        except BaseException:  # cancelled mid-write: nothing is lost, the batch is retried
             self._pending = batch + self._pending
-            if self.healthy:
-                _LOG.error("store-unavailable: cannot write calls (%s); will retry", err)
-            self.healthy = False
-            self.last_error = str(err)
+            raise
+        if left:
+            self._pending = left + self._pending
             return False
         if not self.healthy:
             _LOG.warning("store-recovered: database writes work again")
@@ -104,6 +166,60 @@ class EventWriter:
         if not self._pending:
             self._idle.set()
         return True
+
+    async def _write(self, ops: list[_Op]) -> list[_Op]:
+        """Write ``ops`` in order, each part in a transaction of its own; a part refused for
+        its data is halved until the refused row is alone. Returns the ops left unwritten
+        because the database is unavailable (empty when everything was written or dropped)."""
+        todo = [ops]  # a stack: the next part is at the end
+        while todo:
+            part = todo.pop()
+            try:
+                await self._transaction(part)
+                self._settled(part)
+            except _WRITE_ERRORS as err:
+                if not is_bad_row(err):
+                    self._unavailable(err)
+                    return part + [op for rest in reversed(todo) for op in rest]
+                units = _flatten(part)
+                if len(units) == 1:
+                    self._reject(units[0], err)
+                    self._settled(units)
+                else:
+                    middle = len(units) // 2
+                    todo += [units[middle:], units[:middle]]
+        return []
+
+    async def _transaction(self, ops: list[_Op]) -> None:
+        async with self._engine.begin() as conn:
+            for op in ops:
+                if op.kind == "call":
+                    await conn.execute(insert(CallRow), [op.values])
+                elif op.kind == "events":
+                    await conn.execute(insert(CallEventRow), op.values["rows"])
+                elif op.kind == "turn":
+                    await conn.execute(insert(TurnRow), [op.values])
+                else:
+                    values = dict(op.values)
+                    call_id = values.pop("id")
+                    if values:
+                        await conn.execute(update(CallRow).where(CallRow.id == call_id)
+                                           .values(**values))
+
+    def _unavailable(self, err: BaseException) -> None:
+        if self.healthy:
+            _LOG.error("store-unavailable: cannot write calls (%s); will retry", _reason(err))
+        self.healthy = False
+        self.last_error = _reason(err)
+
+    def _reject(self, op: _Op, err: BaseException) -> None:
+        self.rejected += 1
+        values = op.values["rows"][0] if op.kind == "events" else op.values
+        kind = "event" if op.kind == "events" else op.kind
+        _LOG.error("store-row-rejected: dropped one %s row of call %s the database refused (%s)",
+                   kind, values.get("call_id") or values.get("id"), _reason(err))
+        if self._on_error is not None:
+            self._on_error("store-row-rejected")
 
     async def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far is written."""
@@ -115,17 +231,51 @@ class EventWriter:
         return True
 
 
+def is_bad_row(err: BaseException) -> bool:
+    """True when the database or its driver refused the values (a constraint, a value it
+    cannot take), not the connection: SQLSTATE classes 22 and 23, or a value the driver
+    could not encode."""
+    if isinstance(err, (IntegrityError, DataError, ValueError, TypeError)):
+        return True
+    if isinstance(err, StatementError):
+        orig = err.orig
+        state = getattr(orig, "sqlstate", None)
+        if isinstance(state, str) and state:
+            return state[:2] in ("22", "23")
+        return isinstance(orig, (ValueError, TypeError))
+    return False
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of the driver's message (never the statement or its parameters)."""
+    orig = getattr(err, "orig", None) or err
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0][:200] if lines else ''}"
+
+
+def _flatten(ops: list[_Op]) -> list[_Op]:
+    """One op per row (coalesced events split again), for isolating a refused row."""
+    out = []
+    for op in ops:
+        if op.kind == "events":
+            out += [_Op("events", {"rows": [row]}) for row in op.values["rows"]]
+        else:
+            out.append(op)
+    return out
+
+
 def _coalesce(batch: list[_Op]) -> list[_Op]:
     """Fewer statements, same result: a call's updates fold into its insert (or its first
     update) in this batch, and runs of events become one executemany."""
     out: list[_Op] = []
     rows: dict[str, dict[str, Any]] = {}
     for op in batch:
-        if op.kind == "event":
+        if op.kind in ("event", "events"):  # "events": put back by a flush that failed
+            new = [op.values] if op.kind == "event" else op.values["rows"]
             if out and out[-1].kind == "events":
-                out[-1].values["rows"].append(op.values)
+                out[-1].values["rows"].extend(new)
             else:
-                out.append(_Op("events", {"rows": [op.values]}))
+                out.append(_Op("events", {"rows": list(new)}))
         elif op.kind == "turn":
             out.append(op)
         elif op.kind == "update" and op.values["id"] in rows:
