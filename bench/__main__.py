@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 BENCHES = ["bench.agi_calls", "bench.recording", "bench.verification", "bench.speech", "bench.webrtc",
-           "bench.intents", "bench.emotion"]
+           "bench.intents", "bench.emotion", "bench.dialplans"]
 
 
 def _table(result: dict[str, Any]) -> Table:

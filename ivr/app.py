@@ -115,7 +115,7 @@ class Hotline:
         self.engine = make_engine(settings.database_url)
         self.dialplans = DialplanRepository(self.engine)
         self.calls = CallQueries(self.engine)
-        self.registry = DialplanRegistry(self.dialplans)
+        self.registry = DialplanRegistry(self.dialplans, settings.dialplans.limits)
         self.renderer = make_renderer(settings)
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds)
@@ -170,7 +170,8 @@ class Hotline:
 
     async def load_dialplans(self) -> list[str]:
         """Publish dialplans/ on first start, then load the live versions."""
-        published = await publish_folder_if_empty(self.dialplans, self.settings.dialplans.dir)
+        published = await publish_folder_if_empty(self.dialplans, self.settings.dialplans.dir,
+                                                  self.settings.dialplans.limits)
         await self.registry.refresh()
         return [f"published {v.dialplan_id} version {v.version} from "
                 f"{self.settings.dialplans.dir}" for v in published]

@@ -96,7 +96,7 @@ def cmd_dialplan_check(settings: Settings, args: argparse.Namespace, out: Consol
     from ivr.dialplans import check_files
 
     paths = [Path(p) for p in args.files]
-    loaded, problems = check_files(paths)
+    loaded, problems = check_files(paths, settings.dialplans.limits)
     for problem in problems:
         if not out.as_json:
             print(problem)
@@ -130,7 +130,7 @@ def cmd_dialplan_publish(settings: Settings, args: argparse.Namespace, out: Cons
     from ivr.dialplans import publish
 
     async def work(repo: Any) -> int:
-        version = await publish(repo, Path(args.file), args.note)
+        version = await publish(repo, Path(args.file), args.note, settings.dialplans.limits)
         out.result(_version_json(version))
         out.say(f"published {version.dialplan_id} version {version.version}; new calls use it "
                 "within seconds, calls in progress keep theirs")
@@ -159,7 +159,7 @@ def cmd_dialplan_rollback(settings: Settings, args: argparse.Namespace, out: Con
     from ivr.dialplans import rollback
 
     async def work(repo: Any) -> int:
-        version = await rollback(repo, args.id, args.to)
+        version = await rollback(repo, args.id, args.to, settings.dialplans.limits)
         out.result(_version_json(version))
         out.say(f"{version.note}: now live as version {version.version}")
         return 0

@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from ivr.errors import DialplanError
 from ivr.flow.engine import PublishedPlan
 from ivr.flow.loader import LoadedDialplan, Problem, load_file, load_text
+from ivr.flow.safe_yaml import DialplanLimits
 from ivr.store.repo import DialplanRepository, DialplanVersion
 
 _LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
+# Parsing a big dialplan is ~1 s of CPU: one worker thread does it, so calls keep running and
+# several publishes at once queue up instead of each taking a core.
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialplan-parse")
 
 
-def check_files(paths: list[Path]) -> tuple[list[LoadedDialplan], list[Problem]]:
+async def off_loop(work: Callable[..., _T], *args: object) -> _T:
+    """Run dialplan parsing and checking in the parser thread, keeping the event loop free."""
+    return await asyncio.get_running_loop().run_in_executor(_PARSER, work, *args)
+
+
+def check_files(paths: list[Path], limits: DialplanLimits = DialplanLimits()
+                ) -> tuple[list[LoadedDialplan], list[Problem]]:
     """Check several files; also reports two files declaring the same id."""
     loaded: list[LoadedDialplan] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        dialplan, found = load_file(path)
+        dialplan, found = load_file(path, limits)
         problems.extend(found)
         if dialplan is None:
             continue
@@ -34,9 +48,10 @@ def check_files(paths: list[Path]) -> tuple[list[LoadedDialplan], list[Problem]]
     return loaded, problems
 
 
-async def publish(repo: DialplanRepository, path: Path, note: str | None = None) -> DialplanVersion:
+async def publish(repo: DialplanRepository, path: Path, note: str | None = None,
+                  limits: DialplanLimits = DialplanLimits()) -> DialplanVersion:
     """Check and publish one file; an invalid dialplan is never stored."""
-    dialplan, problems = load_file(path)
+    dialplan, problems = await off_loop(load_file, path, limits)
     if dialplan is None:
         raise DialplanError("dialplan-invalid", "\n".join(str(p) for p in problems))
     history = await repo.history(dialplan.plan.id)
@@ -46,7 +61,8 @@ async def publish(repo: DialplanRepository, path: Path, note: str | None = None)
                               note or f"published from {path.name}")
 
 
-async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None) -> DialplanVersion:
+async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None,
+                   limits: DialplanLimits = DialplanLimits()) -> DialplanVersion:
     """Publish an earlier version's text again as the newest version (history stays linear)."""
     history = await repo.history(dialplan_id)
     if not history:
@@ -64,7 +80,8 @@ async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None) -
             raise DialplanError("dialplan-no-version", f"'{dialplan_id}' has no version {to} "
                                 f"(versions: {versions})")
         target = found
-    dialplan, problems = load_text(target.source, f"{dialplan_id} v{target.version}")
+    dialplan, problems = await off_loop(load_text, target.source,
+                                        f"{dialplan_id} v{target.version}", limits)
     if dialplan is None:
         raise DialplanError("dialplan-invalid", "\n".join(str(p) for p in problems))
     return await repo.publish(dialplan_id, target.source, target.sha256,
@@ -76,11 +93,13 @@ def dialplan_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
 
 
-async def publish_folder_if_empty(repo: DialplanRepository, folder: Path) -> list[DialplanVersion]:
+async def publish_folder_if_empty(repo: DialplanRepository, folder: Path,
+                                  limits: DialplanLimits = DialplanLimits()
+                                  ) -> list[DialplanVersion]:
     """First start: publish every valid dialplan in ``folder`` when nothing is published yet."""
     if await repo.live():
         return []
-    loaded, problems = check_files(dialplan_files(folder))
+    loaded, problems = await off_loop(check_files, dialplan_files(folder), limits)
     for problem in problems:
         _LOG.error("dialplan-invalid: %s", problem)
     out = []
@@ -96,8 +115,9 @@ class DialplanRegistry:
     A call keeps the :class:`PublishedPlan` it started with, so swapping never disturbs it.
     """
 
-    def __init__(self, repo: DialplanRepository) -> None:
+    def __init__(self, repo: DialplanRepository, limits: DialplanLimits = DialplanLimits()) -> None:
         self._repo = repo
+        self._limits = limits
         self._plans: dict[str, PublishedPlan] = {}
         self._marker = -1
 
@@ -118,13 +138,12 @@ class DialplanRegistry:
             current = self._plans.get(version.dialplan_id)
             if current is not None and current.version == version.version:
                 continue
-            dialplan, problems = load_text(version.source, f"{version.dialplan_id} "
-                                           f"v{version.version}")
-            if dialplan is None:
-                for problem in problems:
+            ready = await off_loop(_compile, version, self._limits)
+            if not isinstance(ready, PublishedPlan):
+                for problem in ready:
                     _LOG.error("dialplan-invalid: not loading %s", problem)
                 continue
-            self._plans[version.dialplan_id] = PublishedPlan.compile(dialplan.plan, version.version)
+            self._plans[version.dialplan_id] = ready
             _LOG.info("dialplan %s version %d is live", version.dialplan_id, version.version)
             changed = True
         self._marker = marker
@@ -138,3 +157,12 @@ class DialplanRegistry:
                 await self.refresh()
             except Exception as err:  # keep serving the last good versions
                 _LOG.warning("dialplan-refresh-failed: %s", err)
+
+
+def _compile(version: DialplanVersion, limits: DialplanLimits) -> PublishedPlan | list[Problem]:
+    """Check a stored version and make it ready to run (in the parser thread)."""
+    dialplan, problems = load_text(version.source, f"{version.dialplan_id} v{version.version}",
+                                   limits)
+    if dialplan is None:
+        return problems
+    return PublishedPlan.compile(dialplan.plan, version.version)

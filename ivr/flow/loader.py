@@ -6,15 +6,16 @@ import difflib
 import hashlib
 from collections import deque
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ivr.flow import schema
+from ivr.flow import safe_yaml, schema
+from ivr.flow.cycles import silent_loops
 from ivr.flow.hours import compile_schedule
+from ivr.flow.safe_yaml import DialplanLimits, YamlDoc
 
 Path_ = tuple[str, ...]
 RESERVED_VARS = {"language", "caller", "dialed", "call_id", "verified_level", "customer_id",
@@ -43,50 +44,32 @@ class LoadedDialplan:
 
 
 class _Tree:
-    """YAML turned into plain data, remembering the line of every path."""
+    """YAML turned into plain data within the limits, remembering the line of every path."""
 
-    def __init__(self, text: str, file: str) -> None:
+    def __init__(self, text: str, file: str, limits: DialplanLimits) -> None:
         self.file = file
-        self.lines: dict[Path_, int] = {}
         self.problems: list[Problem] = []
-        self._loader = yaml.SafeLoader("")
         self.data: Any = None
+        self._doc: YamlDoc | None = None
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            doc = safe_yaml.load(text, limits)
+        except safe_yaml.Refused as err:
+            self.problems.append(Problem(file, err.line, err.message))
+            return
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = mark.line + 1 if mark else 1
             detail = getattr(err, "problem", None) or str(err)
             self.problems.append(Problem(file, line, f"YAML syntax error: {detail}"))
             return
-        if root is None:
+        if doc is None:
             self.problems.append(Problem(file, 1, "the file is empty"))
             return
-        self.data = self._build(root, ())
-
-    def _build(self, node: yaml.Node, path: Path_) -> Any:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = str(key_node.value)  # raw text: `on`, `yes` and `1` stay strings
-                if key in out:
-                    self.problems.append(
-                        Problem(self.file, key_node.start_mark.line + 1, f"duplicate key {key!r}")
-                    )
-                    continue
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self._build(value_node, (*path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._build(item, (*path, str(i))) for i, item in enumerate(node.value)]
-        value = self._loader.construct_object(node)
-        return value.isoformat() if isinstance(value, date | datetime) else value
+        self._doc, self.data = doc, doc.data
+        self.problems += [Problem(file, line, message) for line, message in doc.problems]
 
     def line(self, path: Path_) -> int:
-        while path and path not in self.lines:
-            path = path[:-1]
-        return self.lines.get(path, 1)
+        return self._doc.line(path) if self._doc is not None else 1
 
 
 def _fields(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
@@ -264,9 +247,21 @@ def _reachable(plan: schema.Dialplan) -> set[str]:
     return seen
 
 
-def load_text(text: str, file: str = "<dialplan>") -> tuple[LoadedDialplan | None, list[Problem]]:
-    """Parse and check a dialplan; returns it only when there is no problem at all."""
-    tree = _Tree(text, file)
+def _loop_message(loop: list[str]) -> str:
+    shown = loop if len(loop) <= 9 else [*loop[:4], f"... {len(loop) - 7} more", *loop[-3:]]
+    return (f"nodes {' -> '.join(shown)} loop without ever waiting for the caller (the call "
+            "would end in flow-loop); add an ask or collect, or end in queue or hangup")
+
+
+def load_text(text: str, file: str = "<dialplan>", limits: DialplanLimits = DialplanLimits()
+              ) -> tuple[LoadedDialplan | None, list[Problem]]:
+    """Parse and check a dialplan; returns it only when there is no problem at all.
+
+    Every way a dialplan comes in (check, publish, first start, the running server's reload)
+    goes through here, so ``limits`` hold everywhere: a file over them is refused before it
+    is turned into Python objects. This is CPU work: servers call it off the event loop.
+    """
+    tree = _Tree(text, file, limits)
     if tree.problems and tree.data is None:
         return None, tree.problems
     if not isinstance(tree.data, dict):
@@ -276,16 +271,25 @@ def load_text(text: str, file: str = "<dialplan>") -> tuple[LoadedDialplan | Non
     except ValidationError as err:
         return None, tree.problems + _pydantic_problems(tree, err)
     problems = tree.problems + _semantic_problems(tree, plan)
+    problems += [Problem(file, tree.line(("nodes", loop[0])), _loop_message(loop))
+                 for loop in silent_loops(plan)]
     if problems:
         return None, sorted(problems, key=lambda p: p.line)
     digest = hashlib.sha256(text.encode()).hexdigest()
     return LoadedDialplan(plan, text, digest), []
 
 
-def load_file(path: Path) -> tuple[LoadedDialplan | None, list[Problem]]:
-    """Read and check one file."""
+def load_file(path: Path, limits: DialplanLimits = DialplanLimits()
+              ) -> tuple[LoadedDialplan | None, list[Problem]]:
+    """Read and check one file (never reading more than ``limits.max_bytes`` + 1 bytes)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(limits.max_bytes + 1)
+        if len(raw) > limits.max_bytes:
+            size = path.stat().st_size
+            return None, [Problem(str(path), 1, f"the dialplan is {size:,} bytes; the limit "
+                                  f"is {limits.max_bytes:,} (dialplans.max_bytes)")]
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
     except (OSError, UnicodeDecodeError) as err:
         return None, [Problem(str(path), 1, f"cannot read: {err}")]
-    return load_text(text, str(path))
+    return load_text(text, str(path), limits)
