@@ -6,12 +6,15 @@ Nested keys use ``__`` in the environment: ``IVR_AGI__BIND=0.0.0.0:4573``.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ivr.errors import ConfigError
@@ -29,6 +32,14 @@ def parse_hostport(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ValueError(f"expected HOST:PORT, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def default_instance_id(data_dir: Path) -> str:
+    """``HOST-HASH``: this machine's name and 8 hex digits of the data dir's resolved path,
+    so the same server keeps its id across restarts and two data dirs never share one."""
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname().split(".")[0])[:40].strip("-.")
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{host or 'ivr'}-{digest}"
 
 
 class AgiSettings(BaseModel):
@@ -209,6 +220,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     drain_seconds: float = 30.0
     """On SIGTERM: how long calls in progress may take to finish."""
+    instance_id: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@-]{0,63})?$")
+    """This server's name, stored with each of its calls (``IVR_INSTANCE_ID``); it must stay
+    the same across restarts and differ between servers sharing a database. Default: the
+    host name plus a short hash of the data dir."""
     agi: AgiSettings = Field(default_factory=AgiSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)
@@ -221,6 +236,11 @@ class Settings(BaseSettings):
     intents: IntentSettings = Field(default_factory=IntentSettings)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
+
+    @field_validator("instance_id")
+    @classmethod
+    def _instance_id(cls, v: str, info: ValidationInfo) -> str:
+        return v or default_instance_id(Path(info.data.get("data_dir") or "."))
 
     @classmethod
     def settings_customise_sources(

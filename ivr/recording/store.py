@@ -71,8 +71,11 @@ class RecordingStore:
     """Files, rows and audited decryption."""
 
     def __init__(self, engine: AsyncEngine, keyring: Keyring, folder: Path, *,
-                 chunk_bytes: int = 65536, threads: int = 2) -> None:
+                 chunk_bytes: int = 65536, threads: int = 2,
+                 instance_id: str | None = None) -> None:
         self.engine = engine
+        self.instance_id = instance_id
+        """Stored with the call rows this store creates (None: not a server's call)."""
         self.keyring = keyring
         self.folder = folder
         self.chunk_bytes = chunk_bytes
@@ -171,7 +174,7 @@ class RecordingStore:
             try:
                 await conn.execute(insert(CallRow).values(
                     id=call_id, transport=transport, route="import",
-                    started_at=datetime.now(UTC), outcome=None))
+                    started_at=datetime.now(UTC), outcome=None, instance_id=self.instance_id))
             except IntegrityError:
                 return False
         return True

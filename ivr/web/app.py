@@ -1,5 +1,6 @@
-"""aiohttp application: /healthz and /metrics (open), the login, the supervisor, admin and
-auditor pages, the replay endpoint and a small read-only REST API (login required)."""
+"""aiohttp application: /healthz, /readyz and /metrics (open), the login, the supervisor,
+admin and auditor pages, the replay endpoint and a small read-only REST API (login
+required)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def call_json(row: CallRow) -> dict[str, Any]:
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "ended_at": row.ended_at.isoformat() if row.ended_at else None,
         "outcome": row.outcome, "queue": row.queue, "priority": row.priority,
-        "error_code": row.error_code,
+        "error_code": row.error_code, "instance_id": row.instance_id,
     }
 
 
@@ -61,20 +62,36 @@ def make_context(engine: AsyncEngine, recordings: RecordingLibrary | None,
 
 def build_web_app(
     metrics: Metrics, calls: CallQueries, dialplans: DialplanRepository,
-    is_ready: Callable[[], bool], status: Callable[[], dict[str, Any]], *,
+    is_live: Callable[[], bool], status: Callable[[], dict[str, Any]], *,
     engine: AsyncEngine, recordings: RecordingLibrary | None = None,
     settings: WebSettings | None = None, phone: softphone.Softphone | None = None,
+    not_ready: Callable[[], list[str]] | None = None,
 ) -> web.Application:
     """The HTTP side of ``ivr serve``. ``recordings`` is None until a store is configured
     (pages then say there is no recording). ``phone`` serves WebRTC callers: ``/softphone``
-    and ``POST /api/webrtc/offer`` are public (see :mod:`ivr.web.softphone`)."""
+    and ``POST /api/webrtc/offer`` are public (see :mod:`ivr.web.softphone`).
+
+    ``is_live`` says start-up has finished: ``/healthz`` (liveness) answers 200 from then on.
+    ``not_ready`` gives the reasons the server should get no new calls (draining, store
+    down): ``/readyz`` answers 200 only when there are none."""
     app = web.Application(middlewares=[load_session, csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
     app.on_response_prepare.append(security_headers)
 
+    def reasons() -> list[str]:
+        if not_ready is not None:
+            return not_ready()
+        return [] if is_live() else ["starting"]
+
     async def healthz(_: web.Request) -> web.Response:
-        body = {"ready": is_ready(), **status()}
-        return web.json_response(body, status=200 if body["ready"] else 503)
+        live, why = is_live(), reasons()
+        body = {"live": live, "ready": not why, "not_ready": why, **status()}
+        return web.json_response(body, status=200 if live else 503)
+
+    async def readyz(_: web.Request) -> web.Response:
+        why = reasons()
+        return web.json_response({"ready": not why, "not_ready": why},
+                                 status=503 if why else 200)
 
     async def metrics_page(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(metrics.registry),
@@ -108,6 +125,7 @@ def build_web_app(
 
     r = app.router
     r.add_get("/healthz", healthz)
+    r.add_get("/readyz", readyz)
     r.add_get("/metrics", metrics_page)
     r.add_get("/", login.home)
     r.add_get("/login", login.login_page)

@@ -106,6 +106,31 @@ async def test_hostile_values_and_refused_rows_never_stop_the_writer(
         await engine.dispose()
 
 
+async def test_stopping_in_the_middle_of_a_flush_writes_every_row_once(db_url: str) -> None:
+    engine = make_engine(db_url)
+    calls = CallQueries(engine)
+    try:
+        for n in range(20):  # the server stops at a different moment of the flush each time
+            writer = EventWriter(engine, flush_seconds=0.01)
+            runner = asyncio.create_task(writer.run())
+            call_id = f"{n:032d}"
+            rec = CallRecorder(writer, call_id)
+            rec.start(transport="agi", route="hotline")
+            for digit in range(300):
+                rec.event("dtmf", digits=str(digit % 10))
+            rec.update(outcome="queued", queue="payments")
+            while writer.pending:  # the writer has taken the batch: it is writing it now
+                await asyncio.sleep(0)
+            await asyncio.sleep(n * 0.002)
+            runner.cancel()  # the server stops
+            await asyncio.gather(runner, return_exceptions=True)
+            row = await calls.get(call_id)
+            assert row is not None and row.outcome == "queued" and writer.rejected == 0
+            assert len(await calls.events(call_id)) == 300
+    finally:
+        await engine.dispose()
+
+
 async def test_rows_that_cannot_be_written_at_shutdown_are_counted_in_the_log(
         caplog: pytest.LogCaptureFixture) -> None:
     engine = make_engine("postgresql+asyncpg://ivr:ivr@127.0.0.1:1/nowhere")
