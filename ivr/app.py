@@ -140,7 +140,8 @@ class Hotline:
         self.runner.emotion = CueScorer()
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
                              overflow_queue=settings.dialplans.default_queue,
-                             record_dirs=(settings.record_dir, settings.asterisk_record_dir))
+                             record_dirs=(settings.record_dir, settings.asterisk_record_dir),
+                             on_overflow=self.runner.turn_away)
         self.speech_pool = make_pool(settings.speech)
         self.ready = False
         self.agi_address: tuple[str, int] | None = None

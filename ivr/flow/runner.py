@@ -85,22 +85,42 @@ class CallRunner:
     """Distress scoring of caller turns (None: no distress events, no escalation)."""
 
     async def __call__(self, call: Call) -> None:
+        published = self.plans.get(call.info.route)
+        log = self._begin(call, published)
+        started = time.perf_counter()
+        outcome = await self._run(call, log, published)
+        self._end(call, log, outcome, started)
+
+    async def turn_away(self, call: Call, code: str) -> None:
+        """A call over the transport's capacity: stored and counted like any other, then sent
+        straight to the default queue with ``code`` (no flow, no prompt: the cheap path)."""
+        log = self._begin(call, None)
+        started = time.perf_counter()
+        log.event("error", code=code, message="no capacity for another call")
+        try:
+            outcome = await self._to_default_queue(call, log, code)
+        except CallHangup:
+            log.event("caller_hung_up")
+            outcome = Outcome("abandoned", error_code=code)
+        self._end(call, log, outcome, started)
+
+    def _begin(self, call: Call, published: PublishedPlan | None) -> CallLog:
         info = call.info
         log = self.call_log(info.call_id)
-        published = self.plans.get(info.route)
         self.stats.call_started(info.transport)
         log.start(transport=info.transport, route=info.route, channel=info.channel,
                   uniqueid=info.extra.get("uniqueid"), caller=info.caller,
                   caller_name=info.caller_name, dialed=info.dialed, language=info.language,
                   dialplan_id=published.plan.id if published else None,
                   dialplan_version=published.version if published else None)
-        started = time.perf_counter()
-        outcome = await self._run(call, log, published)
+        return log
+
+    def _end(self, call: Call, log: CallLog, outcome: Outcome, started: float) -> None:
         log.event("call_ended", outcome=outcome.outcome, queue=outcome.queue,
                   error=outcome.error_code, seconds=round(time.perf_counter() - started, 3))
         log.update(ended_at=datetime.now(UTC), outcome=outcome.outcome, queue=outcome.queue,
                    priority=outcome.priority, error_code=outcome.error_code)
-        self.stats.call_ended(info.transport, outcome.outcome, outcome.error_code)
+        self.stats.call_ended(call.info.transport, outcome.outcome, outcome.error_code)
 
     async def _run(self, call: Call, log: CallLog, published: PublishedPlan | None) -> Outcome:
         recording = self.recordings(call, log) if self.recordings else None
@@ -156,7 +176,6 @@ class CallRunner:
         """Say sorry and hand the caller to the default queue, as far as the channel allows."""
         _LOG.error("%s: %s", code, message)
         log.event("error", code=code, message=message[:500])
-        outcome = Outcome("queued", self.default_queue, 0, error_code=code)
         try:
             text = self.apology.get(language) or next(iter(self.apology.values()))
             try:
@@ -166,18 +185,25 @@ class CallRunner:
                 raise
             except IvrError as err:
                 _LOG.warning("%s: could not play the apology: %s", err.code, err.message)
-            await call.transfer(QueueTarget(self.default_queue, 0))
-            await call.set_outcome("queued", self.default_queue)
-            log.event("transfer", queue=self.default_queue, priority=0, reason=code)
+            return await self._to_default_queue(call, log, code)
         except CallHangup:
             # The channel went away while we apologised: Asterisk's dialplan (AGISTATUS)
             # takes it from here; for us the call failed.
             log.event("channel_gone")
             return Outcome("failed", error_code=code)
+
+    async def _to_default_queue(self, call: Call, log: CallLog, code: str) -> Outcome:
+        """Hand the caller to the default queue (CallHangup if the channel is gone)."""
+        try:
+            await call.transfer(QueueTarget(self.default_queue, 0))
+            await call.set_outcome("queued", self.default_queue)
+        except CallHangup:
+            raise
         except IvrError as err:
             _LOG.error("%s: could not transfer after %s: %s", err.code, code, err.message)
             return Outcome("failed", error_code=code)
-        return outcome
+        log.event("transfer", queue=self.default_queue, priority=0, reason=code)
+        return Outcome("queued", self.default_queue, 0, error_code=code)
 
     async def _tell_transport(self, call: Call, outcome: str) -> None:
         try:

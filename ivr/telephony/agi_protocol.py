@@ -15,8 +15,11 @@ from ivr.errors import AgiError
 
 HANGUP_LINE = "HANGUP"
 _ENV_LINE = re.compile(r"^(agi_[a-z0-9_]+): ?(.*)$")
+# GET DATA's keys come back as they are (res_agi: ``200 result=%s``, '*' and A-D included),
+# at most 1024 of them (its buffer); endpos is a C long. Longer numbers are garbage.
 _REPLY_200 = re.compile(
-    r"^200 result=(?P<result>-?\d*)(?: \((?P<data>.*)\))?(?: endpos=(?P<endpos>-?\d+))?\s*$"
+    r"^200 result=(?P<result>-?[0-9]{1,19}|[0-9*#A-D]{0,1024})(?: \((?P<data>.*)\))?"
+    r"(?: endpos=(?P<endpos>-?[0-9]{1,19}))?\s*$"
 )
 _REPLY_OTHER = re.compile(r"^(?P<code>[1-9]\d\d)(?P<sep>[ -])(?P<text>.*)$")
 # Arguments we put on a command line: no whitespace, quotes or control characters, so a
@@ -24,6 +27,10 @@ _REPLY_OTHER = re.compile(r"^(?P<code>[1-9]\d\d)(?P<sep>[ -])(?P<text>.*)$")
 _SAFE_ARG = re.compile(r"^[A-Za-z0-9_./:+@=,-]*$")
 _DIGITS = re.compile(r"^[0-9*#A-D]*$")
 MAX_ENV_LINES = 200
+MAX_USAGE_LINES = 100
+"""A ``520-`` block longer than this never ends (res_agi's longest usage text is far shorter)."""
+MAX_KEY_CODE = 255
+"""Key results are a key's character code (a C char), 0 for none and -1 for hang-up/failure."""
 
 
 def parse_env_line(line: str) -> tuple[str, str]:
@@ -151,9 +158,37 @@ def record_file(path: str, fmt: str, max_seconds: float, silence_seconds: float,
     )
 
 
-def digit_from_code(code: int | None) -> str | None:
-    """``WAIT FOR DIGIT``/``STREAM FILE`` report a key as its ASCII code (``35`` is ``#``)."""
-    if code is None or code <= 0:
+def key_result(reply: AgiReply) -> int:
+    """``STREAM FILE`` and ``WAIT FOR DIGIT``: -1 (hang-up or failure), 0 (no key) or the code
+    of the key pressed; res_agi prints nothing else there, so anything else is garbage."""
+    code = reply.result_int
+    if code is None:
+        raise AgiError("agi-protocol", "reply carries no key code")
+    if not -1 <= code <= MAX_KEY_CODE:
+        raise AgiError("agi-protocol", f"key code {code} out of range")
+    return code
+
+
+def data_digits(reply: AgiReply, max_digits: int) -> str | None:
+    """``GET DATA``'s keys ('#' ends input and is not included), or None for -1 (hang-up or
+    a prompt Asterisk could not play). Garbage raises ``agi-protocol`` without the value (it
+    may be a PIN)."""
+    result = reply.result or ""
+    if result == "-1":
         return None
+    if not _DIGITS.match(result) or len(result) > max(max_digits, 0):
+        raise AgiError("agi-protocol", f"GET DATA answered {len(result)} characters that are "
+                       f"not up to {max_digits} keys")
+    return result
+
+
+def digit_from_code(code: int | None) -> str | None:
+    """``WAIT FOR DIGIT``/``STREAM FILE``/``RECORD FILE`` report a key as its ASCII code
+    (``35`` is ``#``); 0, -1 (hang-up) or nothing is no key. Other codes outside 0..255 are
+    ``agi-protocol``."""
+    if code is None or code in (0, -1):
+        return None
+    if not 0 < code <= MAX_KEY_CODE:
+        raise AgiError("agi-protocol", f"key code {code} out of range")
     char = chr(code)
     return char if _DIGITS.match(char) else None

@@ -497,11 +497,14 @@ async def run_call(
     dnid: str = "unknown", uniqueid: str | None = None, sounds_root: Path | None = None,
     idle_timeout: float = 30.0, env_overrides: dict[str, str] | None = None,
     reply_delay: Callable[[str], float] | None = None, mixmonitor: bool = False,
+    tamper: Callable[[str, list[str]], list[str]] | None = None,
 ) -> PeerResult:
     """Place one call into the FastAGI server at host:port and play ``script_actions``.
 
     ``reply_delay(command)`` gives seconds to hold each reply (a prompt takes time to play);
     the benchmark uses it to keep many calls in flight at a realistic pace.
+    ``tamper(command, replies)`` gives the lines actually sent instead of the channel's
+    replies: garbage for protocol tests, ``[]`` for an Asterisk that stops answering.
 
     Returns when the server closes the socket (the dialplan would go on). Like Asterisk the
     peer never ends a session itself; as a test safety net it raises TimeoutError after
@@ -529,6 +532,8 @@ async def run_call(
             if replies is None:  # e.g. WAIT FOR DIGIT -1 with a caller who never keys
                 await asyncio.sleep(idle_timeout)
                 raise TimeoutError(f"{line!r} waits for ever: the scripted caller never acts")
+            if tamper is not None:
+                replies = tamper(line, replies)
             result.replies.extend(replies)
             if reply_delay is not None and (delay := reply_delay(line)) > 0:
                 await asyncio.sleep(delay)

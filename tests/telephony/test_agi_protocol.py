@@ -96,3 +96,53 @@ def test_commands_match_what_asterisk_was_sent() -> None:
     assert proto.wait_for_digit(3) == "WAIT FOR DIGIT 3000"
     assert proto.record_file("/var/spool/asterisk/monitor/agi-rec", "wav", 6, 0) == (
         "RECORD FILE /var/spool/asterisk/monitor/agi-rec wav # 6000 0")
+
+
+# Garbage Asterisk never sends (res_agi prints key results with %d from a C char, endpos as
+# a long, GET DATA's keys as typed) is a protocol error, not a crash in our code.
+@pytest.mark.parametrize("line", [
+    "200 result=0 endpos=" + "9" * 5000,
+    "200 result=" + "1" * 5000,
+    "200 result=-" + "1" * 30,
+])
+def test_oversized_numbers_are_agi_protocol_errors(line: str) -> None:
+    with pytest.raises(AgiError) as err:
+        proto.parse_reply(line)
+    assert err.value.code == "agi-protocol"
+
+
+@pytest.mark.parametrize("line", ["200 result=999999", "200 result=99999999999 endpos=3404",
+                                  "200 result=-2 endpos=0", "200 result=-7", "200 result="])
+def test_key_results_out_of_range_are_agi_protocol_errors(line: str) -> None:
+    with pytest.raises(AgiError) as err:
+        proto.key_result(proto.parse_reply(line))
+    assert err.value.code == "agi-protocol"
+
+
+@pytest.mark.parametrize("line,code", [("200 result=0 endpos=3404", 0), ("200 result=35", 35),
+                                       ("200 result=-1 endpos=11840", -1)])
+def test_recorded_key_results(line: str, code: int) -> None:
+    assert proto.key_result(proto.parse_reply(line)) == code
+
+
+@pytest.mark.parametrize("code", [256, 99999999, -2])
+def test_key_codes_out_of_range_are_agi_protocol_errors(code: int) -> None:
+    with pytest.raises(AgiError) as err:
+        proto.digit_from_code(code)
+    assert err.value.code == "agi-protocol"
+
+
+def test_get_data_keys_as_asterisk_prints_them() -> None:
+    assert proto.data_digits(proto.parse_reply("200 result=12"), 4) == "12"
+    assert proto.data_digits(proto.parse_reply("200 result=4711"), 4) == "4711"
+    assert proto.data_digits(proto.parse_reply("200 result= (timeout)"), 4) == ""
+    assert proto.data_digits(proto.parse_reply("200 result=1*2"), 4) == "1*2"  # '*' is a key
+    assert proto.data_digits(proto.parse_reply("200 result=-1"), 4) is None
+
+
+@pytest.mark.parametrize("line", ["200 result=-5", "200 result=123456", "200 result=" + "1" * 900])
+def test_get_data_garbage_is_an_agi_protocol_error_that_hides_the_keys(line: str) -> None:
+    with pytest.raises(AgiError) as err:
+        proto.data_digits(proto.parse_reply(line), 4)
+    assert err.value.code == "agi-protocol"
+    assert "123" not in str(err.value) and "111" not in str(err.value)
