@@ -64,6 +64,7 @@ class EventWriter:
         self.rejected = 0
         """Rows the database refused for their data, dropped so the others are written."""
         self._dropped = 0
+        self._flushing: asyncio.Future[bool] | None = None
         self._unwritten: dict[str, asyncio.Event] = {}
         """Calls whose row is queued but not written yet (see :meth:`ensure_written`)."""
 
@@ -123,7 +124,10 @@ class EventWriter:
                 await self._wake.wait()
                 await asyncio.sleep(self._flush_seconds)
                 self._wake.clear()
-                if await self.flush():
+                # Shielded: a flush cut short cannot tell whether its last transaction
+                # committed (retrying it would store rows twice); stopping waits for it.
+                self._flushing = asyncio.ensure_future(self.flush())
+                if await asyncio.shield(self._flushing):
                     backoff = self._flush_seconds
                 else:
                     backoff = min(5.0, backoff * 2)
@@ -136,6 +140,8 @@ class EventWriter:
         """Last flush at shutdown; says how many rows are lost when it cannot write them."""
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
+                if self._flushing is not None:
+                    await asyncio.shield(self._flushing)
                 written = await self.flush()
         except TimeoutError:
             written = False
@@ -154,7 +160,7 @@ class EventWriter:
         batch, self._pending = self._pending, []
         try:
             left = await self._write(_coalesce(batch))
-        except BaseException:  # cancelled mid-write: nothing is lost, the batch is retried
+        except BaseException:  # cut short (close() timed out): keep the rows for the count
             self._pending = batch + self._pending
             raise
         if left:
