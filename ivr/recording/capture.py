@@ -52,6 +52,16 @@ def alert(log: EventSink, code: str, message: str) -> None:
     log.event("alert", code=code, message=message[:300])
 
 
+def describe(err: BaseException) -> str:
+    """A short account of an error for an alert: an IvrError's message, else the type and
+    the first line (a database error's next lines carry its SQL and parameters)."""
+    if isinstance(err, IvrError):
+        return err.message
+    text = str(err)
+    first = text.splitlines()[0] if text else ""
+    return f"{type(err).__name__}: {first}"[:200]
+
+
 @dataclass
 class Manifest:
     """What the sealer needs to join one call's spool segments."""
@@ -181,8 +191,12 @@ class FrameRecording:
 
     def __init__(self, store: RecordingStore, call_id: str, log: EventSink, *,
                  audio: AudioFormat | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 ready: Callable[[], Awaitable[None]] | None = None) -> None:
         self._store = store
+        self._ready = ready
+        """Awaited before the recording's row is inserted: raises ``RecordingError`` unless
+        the call's own row (which the recording row refers to) is written."""
         self._call_id = call_id
         self._log = log
         self._audio = audio or AudioFormat()
@@ -198,11 +212,13 @@ class FrameRecording:
 
     async def start(self) -> None:
         try:
+            if self._ready is not None:
+                await self._ready()
             self._active = await self._store.begin(self._call_id, self._audio, source="stream")
         except RecordingError as err:
             alert(self._log, err.code, f"call not recorded: {err.message}")
-        except IvrError as err:
-            alert(self._log, "rec-start-failed", f"call not recorded: {err.message}")
+        except Exception as err:  # a database or file error: the call goes on unrecorded
+            alert(self._log, "rec-start-failed", f"call not recorded: {describe(err)}")
 
     async def write(self, frame: bytes) -> None:
         """Add one frame of PCM (dropped while paused or when not recording)."""
@@ -218,15 +234,20 @@ class FrameRecording:
         data, self._buffer = bytes(self._buffer), bytearray()
         try:
             await self._store.write(self._active, data)
-        except RecordingError as err:
-            alert(self._log, err.code, f"recording stopped: {err.message}")
+        except Exception as err:  # never let the media path or a pause fail over a recording
+            code = err.code if isinstance(err, IvrError) else "rec-write-failed"
+            alert(self._log, code, f"recording stopped: {describe(err)}")
             await self._abandon()
 
     async def _abandon(self) -> None:
         active, self._active = self._active, None
-        if active is not None:
+        if active is None:
+            return
+        try:
             await self._store.offload(active.file.abandon)
             await self._store.recover()
+        except Exception as err:
+            alert(self._log, "rec-abandon-failed", f"recording left as found: {describe(err)}")
 
     @contextlib.asynccontextmanager
     async def paused(self, node: str) -> AsyncIterator[None]:
@@ -253,5 +274,6 @@ class FrameRecording:
         active, self._active = self._active, None
         try:
             await self._store.finish(active)
-        except RecordingError as err:
-            alert(self._log, err.code, f"recording kept incomplete: {err.message}")
+        except Exception as err:
+            code = err.code if isinstance(err, IvrError) else "rec-finish-failed"
+            alert(self._log, code, f"recording kept incomplete: {describe(err)}")

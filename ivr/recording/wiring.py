@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ivr.config import Settings
 from ivr.flow.runner import CallLog, CallRecording
 from ivr.recording.api import RecordingError
-from ivr.recording.capture import MixMonitorRecording
+from ivr.recording.capture import FrameRecording, MixMonitorRecording
+from ivr.recording.guard import CountedAlerts, GuardedRecording
 from ivr.recording.keys import Keyring
 from ivr.recording.spool import SpoolSealer
 from ivr.recording.store import RecordingStore
@@ -26,6 +28,9 @@ from ivr.telephony.call import Call
 _LOG = logging.getLogger(__name__)
 ALERT_SEQ = 1_000_000
 """Sealer alerts arrive after the call ended: they sort after its own events."""
+CALL_ROW_SECONDS = 5.0
+"""How long a streamed recording waits for its call's row before the call goes on unrecorded
+(the writer commits every ``store.flush_seconds`` while the database is healthy)."""
 
 
 class NotRecorded:
@@ -51,8 +56,7 @@ class RecordingService:
         self.keyring = Keyring(settings.keys_dir)
         r = settings.recording
         self.store = RecordingStore(engine, self.keyring, settings.recordings_dir,
-                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads,
-                                    instance_id=settings.instance_id)
+                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads)
         self._writer = writer
         self._count = count_alert
         self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert)
@@ -93,14 +97,35 @@ class RecordingService:
             note += f": move {key.id}.key to the replay host; this server needs only the .pub"
         return note
 
-    def for_call(self, call: Call, log: CallLog) -> CallRecording:
-        """The runner's ``recordings`` factory."""
-        if not isinstance(call, AgiCall):
+    def for_call(self, call: Call, log: CallLog,
+                 frames: Callable[[FrameRecording], None] | None = None) -> CallRecording:
+        """The runner's ``recordings`` factory. FastAGI calls are recorded by MixMonitor;
+        a transport that streams audio passes ``frames``, which connects the call's audio
+        to a :class:`FrameRecording`. Whatever the kind, recording trouble is an alert
+        (counted) and never fails the call (:class:`GuardedRecording`)."""
+        counted = CountedAlerts(log, self._count)
+        call_id = call.info.call_id
+        recording: CallRecording
+        if isinstance(call, AgiCall):
+            recording = MixMonitorRecording(
+                call, call_id, counted, keyring=self.keyring,
+                spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
+                recording_id=uuid.uuid4().hex, ready=self.capture_ready)
+        elif frames is not None:
+            streamed = FrameRecording(self.store, call_id, counted,
+                                      ready=functools.partial(self.call_written, call_id))
+            frames(streamed)
+            recording = streamed
+        else:
             return NotRecorded()
-        return MixMonitorRecording(
-            call, call.info.call_id, log, keyring=self.keyring,
-            spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
-            recording_id=uuid.uuid4().hex, ready=self.capture_ready)
+        return GuardedRecording(recording, counted)
+
+    async def call_written(self, call_id: str) -> None:
+        """Wait until the call's row is written (the recording's row refers to it); raise
+        ``rec-call-unwritten`` when the database does not take it in time."""
+        if not await self._writer.ensure_written(call_id, CALL_ROW_SECONDS):
+            raise RecordingError("rec-call-unwritten", "the call's row is not in the database "
+                                 "yet (database down or slow)")
 
     async def run(self) -> None:
         """Mark recordings cut short by a crash, then seal the spool until cancelled."""
