@@ -10,7 +10,10 @@ next STREAM FILE, SAY, GET DATA, WAIT FOR DIGIT or RECORD FILE; a ``Press`` by t
 those that accepts its first key (its other keys stay queued); a ``Silence`` by the next that
 listens for keys. Once the script is used up the caller stays silent on the line.
 
-Peer limits: nothing waits in real time (prompts "play" instantly); EXEC runs no application
+Nothing waits in real time: each command's duration on a real line is simulated instead
+(ivr.testing.agi_timing; ``PeerResult.durations`` and ``seconds_at``).
+
+Peer limits: EXEC runs no application
 (``200 result=-2``, res_agi's answer for one not loaded), except MixMonitor and
 StopMixMonitor under ``run_call(mixmonitor=True)`` (ivr.testing.mixmonitor writes the files);
 Asterisk commands missing from ``_COMMANDS`` (DATABASE, GET OPTION, SPEECH...) get 510; a 520
@@ -32,6 +35,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.testing.agi_timing import (
+    command_seconds,
+    sample_rate,
+    silent_record_seconds,
+    wav_seconds,
+)
 from ivr.testing.mixmonitor import SimulatedMixMonitor, dtmf_tone, prompt_audio
 
 DTMF_KEYS = "0123456789*#ABCD"
@@ -111,6 +120,13 @@ class PeerResult:
     reply_times: list[float]  # per command: seconds since the previous reply (or env block)
     played: list[str]  # file names given to STREAM FILE / GET DATA, in order
     recorded: list[Path] = field(default_factory=list)  # files MixMonitor wrote (mixmonitor=True)
+    durations: list[float] = field(default_factory=list)
+    """Per command: simulated seconds Asterisk would spend on it (prompt played, timeout)."""
+
+    def seconds_at(self, index: int) -> float:
+        """Seconds from the env block to the reply to command ``index``, as on a real line:
+        the simulated durations of the commands plus the server's real time between them."""
+        return sum(self.reply_times[: index + 1]) + sum(self.durations[: index + 1])
 
 
 class _UsageError(Exception):
@@ -203,9 +219,14 @@ class SimulatedChannel:
 
     def __init__(
         self, env: dict[str, str], actions: Iterable[Action], sounds_root: Path | None = None,
-        mixmonitor: SimulatedMixMonitor | None = None,
+        mixmonitor: SimulatedMixMonitor | None = None, records_silence: bool = False,
     ) -> None:
         self.env, self.sounds_root = env, None if sounds_root is None else Path(sounds_root)
+        self.records_silence = records_silence
+        """A silent caller's RECORD FILE writes the silence Asterisk records (every frame it
+        reads; with ``s=`` it keeps 1 s of it); False: it writes no file."""
+        self.durations: list[float] = []  # per command: simulated seconds on a real line
+        self._took = 0.0  # RECORD FILE's duration (its reply does not tell)
         self.mixmonitor = mixmonitor  # None: app_mixmonitor not loaded (EXEC gives -2)
         self.pending: deque[Action] = deque(actions)
         self.variables: dict[str, str] = {}
@@ -223,7 +244,11 @@ class SimulatedChannel:
             try:
                 if not fewest <= len(args) <= most:
                     raise _UsageError
+                self._took = 0.0
                 replies = [action] if isinstance(action, str) else action(self, args)
+                if replies is not None:
+                    seconds = command_seconds(args, replies, self._prompt_seconds)
+                    self.durations.append(self._took if seconds is None else seconds)
                 if self.mixmonitor is not None and replies:
                     self._monitor_hears(args, replies)
                 return replies
@@ -271,6 +296,18 @@ class SimulatedChannel:
             if (path := base.with_name(base.name + ".wav")).is_file():
                 return path
         return None
+
+    def _prompt_seconds(self, name: str) -> float:
+        """How long Asterisk plays ``name`` (0 when it finds no such file)."""
+        if self.sounds_root is None:
+            return DEFAULT_ENDPOS / 8000
+        stem, root = Path(name), self.sounds_root
+        language = self.env.get("agi_language", "")
+        for base in [stem] if stem.is_absolute() else [root / language / stem, root / stem]:
+            for ext in _SOUND_EXTS:
+                if (path := base.with_name(base.name + ext)).is_file():
+                    return _sample_count(path) / sample_rate(path)
+        return 0.0
 
     # -- the caller ------------------------------------------------------------------------
 
@@ -419,13 +456,23 @@ class SimulatedChannel:
             data = speak.wav.read_bytes()
             Path(args[2] + "." + args[3]).write_bytes(data)
             samples = max(0, (len(data) - 44) // 2)
+            self._took = wav_seconds(speak.wav)
             return [f"200 result=1 (timeout) endpos={samples}"]
         action = self._during_prompt(args[4])
         if isinstance(action, HangUp):
             return self._caller_hangs_up(f"200 result=-1 (hangup) endpos={RECORD_ENDPOS}")
         if isinstance(action, Press):
             return [f"200 result={ord(action.keys)} (dtmf) endpos={RECORD_ENDPOS}"]
-        return [f"200 result=1 (timeout) endpos={RECORD_ENDPOS}"]
+        self._took, kept = silent_record_seconds(args)
+        if not self.records_silence or args[3] != "wav":
+            return [f"200 result=1 (timeout) endpos={RECORD_ENDPOS}"]
+        samples = int(kept * 8000)
+        with wave.open(f"{args[2]}.wav", "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(bytes(2 * samples))
+        return [f"200 result=1 (timeout) endpos={samples}"]
 
     def _set_variable(self, args: list[str]) -> list[str]:
         if len(args) >= 4:  # `SET VARIABLE X "a b"` stores a b: parse_args took the quotes
@@ -497,12 +544,14 @@ async def run_call(
     dnid: str = "unknown", uniqueid: str | None = None, sounds_root: Path | None = None,
     idle_timeout: float = 30.0, env_overrides: dict[str, str] | None = None,
     reply_delay: Callable[[str], float] | None = None, mixmonitor: bool = False,
+    records_silence: bool = False,
     tamper: Callable[[str, list[str]], list[str]] | None = None,
 ) -> PeerResult:
     """Place one call into the FastAGI server at host:port and play ``script_actions``.
 
     ``reply_delay(command)`` gives seconds to hold each reply (a prompt takes time to play);
     the benchmark uses it to keep many calls in flight at a realistic pace.
+    ``records_silence``: a silent caller's RECORD FILE writes silence, as on a real line.
     ``tamper(command, replies)`` gives the lines actually sent instead of the channel's
     replies: garbage for protocol tests, ``[]`` for an Asterisk that stops answering.
 
@@ -516,8 +565,9 @@ async def run_call(
         language=language, dnid=dnid, uniqueid=uniqueid, overrides=env_overrides,
     )
     channel = SimulatedChannel(env, script_actions.actions if script_actions else (), sounds_root,
-                               SimulatedMixMonitor() if mixmonitor else None)
-    result = PeerResult([], [], channel.variables, False, False, [], channel.played)
+                               SimulatedMixMonitor() if mixmonitor else None, records_silence)
+    result = PeerResult([], [], channel.variables, False, False, [], channel.played,
+                        durations=channel.durations)
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(encode_environment(env))

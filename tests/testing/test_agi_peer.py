@@ -323,3 +323,34 @@ def test_caller_script_shorthand() -> None:
     assert script.actions == [Press("9"), Silence(), Press("1#"), HangUp(), Silence()]
     with pytest.raises(ValueError, match="DTMF"):
         Press("12x")
+
+
+async def test_commands_take_as_long_as_in_the_recorded_sessions() -> None:
+    """agi_cli.txt and agi_wav.txt: beep played to its end in 0.42 s, RECORD FILE with s=0
+    ran to its timeout (6.00 s, 3.00 s). Simulated: nothing sleeps."""
+    steps = ['STREAM FILE beep ""', "RECORD FILE /tmp/agi-rec-cli wav # 6000 0 s=0",
+             "RECORD FILE /tmp/agi-rec-wav wav # 3000 0 s=0"]
+    result, _ = await call(steps)
+    assert result.durations == pytest.approx([0.42, 6.0, 3.0], abs=0.01)
+    assert sum(result.reply_times) < 1.0
+    assert result.seconds_at(2) == pytest.approx(9.42, abs=1.0)
+
+
+async def test_prompts_take_their_length_and_waits_their_timeout(tmp_path: Path) -> None:
+    write_wav(tmp_path / "en" / "menu.wav", 16000)  # 2 s
+    turn = tmp_path / "turn"
+    steps = [
+        'STREAM FILE menu ""', 'STREAM FILE menu "12"', "GET DATA menu 3000 1",
+        "GET DATA menu 3000 1", "WAIT FOR DIGIT 1500", f"RECORD FILE {turn}-1 wav # 20000 0 s=1",
+        f"RECORD FILE {turn}-2 wav # 2000 0",
+    ]
+    result, heard = await call(steps, "1", None, "2", None, None, None, sounds_root=tmp_path,
+                               records_silence=True)
+    # played in full; cut by a key (half, as its endpos says); prompt + timeout; a key while
+    # the prompt plays; the timeout; silence ends a recording after s=1; else its timeout.
+    assert result.durations == pytest.approx([2.0, 1.0, 5.0, 1.0, 1.5, 1.0, 2.0])
+    assert heard.lines[-2:] == ["200 result=1 (timeout) endpos=8000",
+                                "200 result=1 (timeout) endpos=16000"]
+    for path, frames in ((f"{turn}-1.wav", 8000), (f"{turn}-2.wav", 16000)):
+        with wave.open(path, "rb") as wav:  # the silence Asterisk recorded
+            assert wav.getnframes() == frames
