@@ -160,10 +160,11 @@ class FlowEngine:
         return await self.prompts.prompt(text[language or self.state.language], language
                                          or self.state.language)
 
-    async def _say(self, node_id: str, text: dict[str, str] | None, keys: str = "") -> str | None:
+    async def _say(self, node_id: str, text: dict[str, str] | None, keys: str = "",
+                   language: str | None = None) -> str | None:
         if text is None:
             return None
-        prompt = await self._prompt(text)
+        prompt = await self._prompt(text, language)
         self.events.event("prompt", node=node_id, text=prompt.text, language=prompt.language)
         played = await self.call.play(prompt, barge_in_keys=keys)
         return played.interrupted_by
@@ -187,7 +188,7 @@ class FlowEngine:
             return key, False
         languages = self.plan.languages if all_languages else [self.state.language]
         for language in languages[:-1]:
-            key = await self._say(node_id, {language: prompt_text[language]}, keys)
+            key = await self._say(node_id, prompt_text, keys, language)
             if key is not None and max_digits == 1:
                 return key, False
         prompt = await self._prompt(prompt_text, languages[-1])
@@ -218,9 +219,10 @@ class FlowEngine:
         timeout, retries = self._retry_settings(ask)
         keys = "".join(ask.dtmf)
         reprompt: dict[str, str] | None = None
+        question = ask.prompt
         for attempt in range(retries + 1):
             digits, no_input = await self._ask_once(
-                node_id, ask.prompt, reprompt, keys, all_languages=ask.all_languages,
+                node_id, question, reprompt, keys, all_languages=ask.all_languages,
                 max_digits=1, timeout=timeout,
             )
             if digits in ask.dtmf:
@@ -232,6 +234,7 @@ class FlowEngine:
             self.events.event(kind, node=node_id, attempt=attempt + 1,
                               **({} if no_input else {"digits": digits}))
             reprompt = getattr(ask, kind) or getattr(self.plan.defaults, kind)
+            question = ask.reprompt or ask.prompt
         self.events.event("retries_exhausted", node=node_id)
         return self._fallback(ask.fallback)
 
@@ -242,12 +245,13 @@ class FlowEngine:
             return heard
         timeout, retries = self._retry_settings(col)
         reprompt: dict[str, str] | None = None
+        question = col.prompt
         for attempt in range(retries + 1):
             # Secrets never reach the recording: it is paused while they are keyed in.
             pause = self.recording.paused(node_id) if col.secret else contextlib.nullcontext()
             async with pause:
                 digits, no_input = await self._ask_once(
-                    node_id, col.prompt, reprompt, "", all_languages=False,
+                    node_id, question, reprompt, "", all_languages=False,
                     max_digits=col.max_length, timeout=timeout, secret=col.secret,
                 )
             valid = col.min_length <= len(digits) <= col.max_length and (
@@ -265,6 +269,7 @@ class FlowEngine:
             self.events.event(kind, node=node_id, attempt=attempt + 1,
                               **({} if no_input else shown))
             reprompt = getattr(col, kind) or getattr(self.plan.defaults, kind)
+            question = col.reprompt or col.prompt
         self.events.event("retries_exhausted", node=node_id)
         return self._fallback(col.fallback)
 

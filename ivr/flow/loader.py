@@ -117,7 +117,7 @@ def _texts(node: schema.Node) -> list[tuple[tuple[str, ...], dict[str, str]]]:
         out.append(((kind,), node.say))
     body = getattr(node, kind)
     if isinstance(body, BaseModel):
-        for name in ("prompt", "no_input", "no_match"):
+        for name in ("prompt", "reprompt", "no_input", "no_match"):
             text = getattr(body, name, None)
             if text is not None:
                 out.append(((kind, name), text))

@@ -13,7 +13,7 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
     for node in plan.nodes.values():
         texts.append(node.say)
         for body in (node.ask, node.collect, node.queue, node.hangup):
-            for name in ("prompt", "no_input", "no_match"):
+            for name in ("prompt", "reprompt", "no_input", "no_match"):
                 texts.append(getattr(body, name, None))
         if node.verify is not None:
             texts.extend(text for _, text in node.verify.prompts)

@@ -36,6 +36,9 @@ class Retries(Strict):
     """Said before asking again when the caller pressed nothing."""
     no_match: Text | None = None
     """Said before asking again when the answer was not valid."""
+    reprompt: Text | None = None
+    """Asked instead of ``prompt`` on later attempts, after ``no_input`` or ``no_match``: a
+    short question instead of a long menu again (default: the prompt)."""
     fallback: NodeId | None = None
     """Where to go when attempts run out (default: the dialplan's ``fallback``)."""
 

@@ -3,7 +3,9 @@
 The engine hands a question here when the caller's language has a recogniser; keys keep
 working throughout. No-input and no-match have their prompts and retries; when the voice
 attempts run out the caller gets one keypad-only attempt (the keypad menu), then the
-question's fallback (an agent). Speech errors (busy decoders, a broken model) go straight
+question's fallback (an agent); a caller who never answered at all goes straight to the
+fallback, as keys were armed throughout. Later attempts ask the question's ``reprompt``
+(a short version of a long menu) when it has one. Speech errors (busy decoders, a broken model) go straight
 to the keypad: the caller never waits in silence. ``secret`` collects never come here.
 """
 
@@ -119,13 +121,15 @@ class VoiceQuestions:
                                 phrases=tuple(p for ps in choices.values() for p in ps),
                                 barge_in=ask.barge_in)
         reprompt: dict[str, str] | None = None
+        question, silent = ask.prompt, True
         for attempt in range(1, retries + 2):
             pending, self.engine.state.pending_key = self.engine.state.pending_key, None
             heard = Heard("dtmf", pending) if pending else await self.config.listener.ask(
-                self.engine.call, await self._prompts(reprompt, ask.prompt), self.language,
+                self.engine.call, await self._prompts(reprompt, question), self.language,
                 options)
             if heard.error:
                 self._turn(node_id, attempt, heard, "error")
+                silent = False
                 break
             if ask.intents and heard.mode == "speech":
                 target, kind = await intents.route(self, node_id, ask, heard, choices)
@@ -139,6 +143,10 @@ class VoiceQuestions:
                 return target
             self.engine.events.event(kind, node=node_id, attempt=attempt)
             reprompt = getattr(ask, kind) or getattr(self.engine.plan.defaults, kind)
+            question, silent = ask.reprompt or ask.prompt, silent and kind == "no_input"
+        if silent:  # the keypad menu again would only keep a silent caller from an agent
+            self.engine.events.event("retries_exhausted", node=node_id)
+            return self.engine._fallback(ask.fallback)
         return await self._keypad_ask(node_id, ask, reprompt, keys, timeout)
 
     def _choose(self, heard: Heard, ask: schema.Ask, choices: dict[str, list[str]],
@@ -178,9 +186,10 @@ class VoiceQuestions:
         options = ListenOptions(keys=ALL_KEYS, max_digits=col.max_length, key_timeout=timeout,
                                 endpoint=self._endpoint(col), barge_in=col.barge_in)
         reprompt: dict[str, str] | None = None
+        question = col.prompt
         for attempt in range(1, retries + 2):
             heard = await self.config.listener.ask(
-                self.engine.call, await self._prompts(reprompt, col.prompt), self.language,
+                self.engine.call, await self._prompts(reprompt, question), self.language,
                 options)
             if heard.error:
                 self._turn(node_id, attempt, heard, "error")
@@ -196,6 +205,7 @@ class VoiceQuestions:
             self.engine.events.event(kind, node=node_id, attempt=attempt)
             reprompt = getattr(col, "no_input" if kind == "no_input" else "no_match") or getattr(
                 self.engine.plan.defaults, "no_input" if kind == "no_input" else "no_match")
+            question = col.reprompt or col.prompt
         self.engine.events.event("keypad_fallback", node=node_id)
         digits, _ = await self.engine._ask_once(
             node_id, col.prompt, reprompt, "", all_languages=False, max_digits=col.max_length,

@@ -72,16 +72,62 @@ async def test_chinese_caller_hears_mandarin_after_choosing_2(hotline: Published
     assert menu and all(p.language == "zh-CN" for p in menu)
 
 
-async def test_invalid_then_silence_then_valid(hotline: PublishedPlan) -> None:
-    # language 1, then main menu: 7 (invalid), nothing, then 4 (fees), then 1 to finish
-    outcome, call, events = await walk(hotline, ["1", "7", None, "4", "1"])
+MENU = "Tell me in a few words how I can help"
+SHORT_MENU = "Say what you need, or press star to hear the menu again."
+
+
+async def test_invalid_then_valid_key(hotline: PublishedPlan) -> None:
+    # language 1, then main menu: 7 (invalid, the apology is cut by 4: fees), then 1 to finish
+    outcome, call, events = await walk(hotline, ["1", "7", "4", "1"])
     assert outcome == Outcome("self_served")
     assert [e["attempt"] for e in events.of("no_match")] == [1]
+    assert "Sorry, that is not one of the options." in call.texts
+    assert call.texts[-1] == "Thank you for calling Acme Pay. Goodbye."
+
+
+async def test_invalid_then_silence_hears_the_short_reprompt_then_an_agent(
+        hotline: PublishedPlan) -> None:
+    outcome, call, events = await walk(hotline, ["1", "7", None])
+    assert outcome == Outcome("queued", "customer_service", 1)
+    assert [e["attempt"] for e in events.of("no_match")] == [1]
     assert [e["attempt"] for e in events.of("no_input")] == [2]
+    assert len([t for t in call.texts if t.startswith(MENU)]) == 1  # not the whole menu again
+    assert call.texts[-3:] == ["Sorry, that is not one of the options.", SHORT_MENU,
+                               "Please hold while we connect you to the next available agent."]
+
+
+async def test_silent_caller_is_asked_once_more_briefly_then_gets_an_agent(
+        hotline: PublishedPlan) -> None:
+    outcome, call, events = await walk(hotline, ["1", None, None])
+    assert outcome == Outcome("queued", "customer_service", 1)
+    assert [e["attempt"] for e in events.of("no_input")] == [1, 2]
     texts = call.texts
-    assert "Sorry, that is not one of the options." in texts
-    assert "Sorry, I didn't hear a choice." in texts
-    assert texts[-1] == "Thank you for calling Acme Pay. Goodbye."
+    assert len([t for t in texts if t.startswith(MENU)]) == 1
+    assert texts[-3:] == ["Sorry, I didn't hear a choice.", SHORT_MENU,
+                          "Please hold while we connect you to the next available agent."]
+
+
+@pytest.mark.parametrize(("line", "hold"), [
+    (None, "Please hold while we connect you to the next available agent."),
+    ("zh-CN", "请稍候，正在转接人工客服。"),
+])
+async def test_zero_at_the_language_menu_is_an_agent(
+        hotline: PublishedPlan, line: str | None, hold: str) -> None:
+    outcome, call, events = await walk(hotline, ["0"], language=line)
+    assert outcome == Outcome("queued", "customer_service", 1)
+    assert events.of("dtmf") == [{"digits": "0", "attempt": 1}]
+    assert call.texts[-1] == hold
+
+
+async def test_a_mandarin_line_hears_the_language_menu_then_mandarin(
+        hotline: PublishedPlan) -> None:
+    # Asterisk's channel language zh: the language menu plays in both languages (it used to
+    # fail with KeyError), then a silent caller hears the Mandarin menu and an agent.
+    outcome, call, _ = await walk(hotline, [None, None, None], language="zh-CN")
+    assert outcome == Outcome("queued", "customer_service", 1)
+    assert [(p.text, p.language) for p in call.played[1:3]] == [
+        ("For English, press 1.", "en-US"), ("普通话请按2。", "zh-CN")]
+    assert all(p.language == "zh-CN" for p in call.played[3:])
 
 
 async def test_retries_exhausted_fall_back_to_an_agent(hotline: PublishedPlan) -> None:
@@ -106,7 +152,7 @@ async def test_on_a_holiday_agents_are_closed_but_cards_can_be_blocked(
 async def test_key_pressed_during_menu_prompt_barges_in(hotline: PublishedPlan) -> None:
     # The language menu plays English then Mandarin; pressing 1 during English skips the rest.
     outcome, call, _ = await walk(hotline, ["1", "0"])
-    assert "普通话服务请按2。" not in call.texts
+    assert "普通话请按2。" not in call.texts
     assert outcome.queue == "customer_service"
 
 

@@ -29,6 +29,7 @@ nodes:
     ask:
       prompt: {en-US: "Say refund, or say agent. Or press 1 for refunds.",
                zh-CN: "退款请按1。"}
+      reprompt: {en-US: "Say refund or agent.", zh-CN: "退款请按1。"}
       dtmf: {"1": refund, "0": agent}
       phrases:
         refund: {en-US: [refund, money back]}
@@ -107,14 +108,28 @@ async def test_keys_work_while_listening(voice_config: Any) -> None:
     assert events.of("collected")[0]["digits"] == "4321"
 
 
-async def test_silence_reprompts_then_keypad_menu_then_agent(voice_config: Any) -> None:
+def retry_kinds(events: EventList) -> list[str]:
+    return [k for k in events.kinds() if k in ("no_input", "no_match", "keypad_fallback",
+                                               "retries_exhausted")]
+
+
+async def test_silence_reprompts_briefly_then_agent(voice_config: Any) -> None:
+    # Keys were armed all along: a caller who never answered gets no keypad-only round.
     call = FakeStreamingCall(voice_script=[None, None], script=[None])
     outcome, events = await run(call, plan(), voice_config)
     assert outcome.queue == "customer_service"
-    assert "Sorry, I didn't hear you." in call.texts
-    assert [k for k in events.kinds() if k in ("no_input", "keypad_fallback",
-                                                "retries_exhausted")] == [
-        "no_input", "no_input", "keypad_fallback", "no_input", "retries_exhausted"]
+    assert call.texts == ["Say refund, or say agent. Or press 1 for refunds.",
+                          "Sorry, I didn't hear you.", "Say refund or agent."]
+    assert retry_kinds(events) == ["no_input", "no_input", "retries_exhausted"]
+
+
+async def test_a_wrong_key_then_silence_gets_the_keypad_menu(voice_config: Any) -> None:
+    call = FakeStreamingCall(voice_script=[Press("7", after=0.5), None], script=[None])
+    outcome, events = await run(call, plan(), voice_config)
+    assert outcome.queue == "customer_service"
+    assert retry_kinds(events) == [
+        "no_match", "no_input", "keypad_fallback", "no_input", "retries_exhausted"]
+    assert call.texts[-1] == "Say refund, or say agent. Or press 1 for refunds."
 
 
 async def test_mandarin_is_keypad_only_without_a_recogniser(voice_config: Any) -> None:
