@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.wav import read_wav, resample
-from ivr.config import Settings
+from ivr.config import Settings, parse_hostport
 from ivr.errors import ConfigError, PromptError
 
 ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
@@ -32,8 +32,9 @@ def register(sub: Any, add_command: Any) -> None:
     p = add_command(sub, "call", cmd_call, "call a running Hotline over WebRTC (headless "
                     "softphone): say things, press keys, hear the prompts and the outcome",
                     needs_db=False)
-    p.add_argument("--url", required=True, metavar="BASE_URL",
-                   help="the server's base address, e.g. http://127.0.0.1:8080")
+    p.add_argument("--url", metavar="BASE_URL",
+                   help="the server's base address (default: this machine's server from the "
+                        "settings' http.bind, e.g. http://127.0.0.1:8080)")
     p.add_argument("--say", action=_Step, const="say", metavar="TEXT",
                    help="say TEXT (espeak-ng) when Hotline listens; repeatable, in order")
     p.add_argument("--say-file", action=_Step, const="say-file", metavar="F.wav",
@@ -49,6 +50,17 @@ def register(sub: Any, add_command: Any) -> None:
     p.add_argument("--address", action="append", metavar="ADDR",
                    help="local address for media (repeatable; default 127.0.0.1)")
     p.set_defaults(steps=[])
+
+
+def local_url(bind: str) -> str:
+    """The base address of the server listening on ``bind`` (``HOST:PORT``) as seen from
+    this machine: a wildcard address is reached over loopback."""
+    host, port = parse_hostport(bind)
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
@@ -83,7 +95,8 @@ def cmd_call(settings: Settings, args: argparse.Namespace, out: Any) -> int:
     from ivr.telephony.headless import HeadlessCaller
 
     steps = make_steps(args.steps, args.language)
-    caller = HeadlessCaller(args.url, steps, language=args.language,
+    url = args.url or local_url(settings.http.bind)
+    caller = HeadlessCaller(url, steps, language=args.language,
                             max_seconds=args.max_seconds, patient=args.patient,
                             wav_out=Path(args.wav) if args.wav else None,
                             addresses=tuple(args.address or ["127.0.0.1"]))
