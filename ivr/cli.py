@@ -15,6 +15,7 @@ from ivr import __version__
 from ivr.config import Settings, load_settings
 from ivr.errors import IvrError
 from ivr.logs import setup_logging
+from ivr.textsafe import json_text, printable, printable_lines
 
 EPILOG = """\
 Everyday use:
@@ -34,19 +35,22 @@ Exit codes: 0 success, 1 the thing asked for failed, 2 bad usage or missing setu
 
 
 class Console:
-    """Human text to stderr; with --json, one JSON document on stdout."""
+    """Human text to stderr; with --json, one JSON document on stdout.
+
+    Everything printed passes through :mod:`ivr.textsafe`, so a stored caller id or name
+    can never send escape sequences to the operator's terminal."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
 
     def say(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(printable_lines(text), file=sys.stderr)
 
     def result(self, data: Any, human: str | None = None) -> None:
         if self.as_json:
-            print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+            print(json_text(data, indent=2, default=str))
         elif human is not None:
-            print(human)
+            print(printable_lines(human))
 
 
 def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -99,7 +103,7 @@ def cmd_dialplan_check(settings: Settings, args: argparse.Namespace, out: Consol
     loaded, problems = check_files(paths, settings.dialplans.limits)
     for problem in problems:
         if not out.as_json:
-            print(problem)
+            print(printable_lines(str(problem)))
     ok = not problems
     out.result({"ok": ok, "files": [str(p) for p in paths],
                 "dialplans": [d.plan.id for d in loaded],
@@ -218,8 +222,8 @@ def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -
     async def work(calls: Any) -> int:
         rows = await calls.recent(limit=args.limit, outcome=args.outcome)
         lines = [f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.transport:<6} "
-                 f"{(r.caller or '-'):<16} {r.outcome or 'active':<11} {r.queue or ''}"
-                 for r in rows]
+                 f"{printable(r.caller or '-'):<16} {r.outcome or 'active':<11} "
+                 f"{printable(r.queue or '')}" for r in rows]
         out.result({"calls": [call_json(r) for r in rows]}, "\n".join(lines) or "no calls yet")
         return 0
 
@@ -236,11 +240,11 @@ def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -
             out.say(f"no call {args.id}")
             return 1
         events = await calls.events(row.id)
-        human = [f"call {row.id}: {row.transport} from {row.caller or 'unknown'}, dialplan "
-                 f"{row.dialplan_id} v{row.dialplan_version}, outcome {row.outcome or 'active'}"
-                 + (f" ({row.queue})" if row.queue else "")]
-        human += [f"  {e.at:%H:%M:%S.%f}"[:-3] + f" {e.kind:<16} {e.node or '':<16} "
-                  f"{json.dumps(e.data, ensure_ascii=False)}" for e in events]
+        human = [f"call {row.id}: {row.transport} from {printable(row.caller or 'unknown')}, "
+                 f"dialplan {printable(row.dialplan_id)} v{row.dialplan_version}, outcome "
+                 f"{row.outcome or 'active'}" + (f" ({printable(row.queue)})" if row.queue else "")]
+        human += [f"  {e.at:%H:%M:%S.%f}"[:-3] + f" {printable(e.kind):<16} "
+                  f"{printable(e.node or ''):<16} {json_text(e.data)}" for e in events]
         human += distress_lines(events)
         out.result({"call": call_json(row), "events": [event_json(e) for e in events]},
                    "\n".join(human))
@@ -264,8 +268,9 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
                  "action": e.action, "subject": e.subject, "channel": e.channel,
                  "outcome": e.outcome, "reason": e.reason, "details": e.details}
                 for e in entries]
-        human = "\n".join(f"{r['at']}  {r['actor']:<20} {r['action']:<20} {r['subject'] or '-'}"
-                          f"  {r['outcome']}  {r['reason'] or ''}" for r in rows)
+        human = "\n".join(f"{r['at']}  {printable(r['actor']):<20} {printable(r['action']):<20} "
+                          f"{printable(r['subject'] or '-')}  {printable(r['outcome'])}  "
+                          f"{printable(r['reason'] or '')}" for r in rows)
         out.result(rows, human or "the audit log is empty")
         return 0
 

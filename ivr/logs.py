@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from ivr.textsafe import printable_lines
+
 CALL_ID: contextvars.ContextVar[str] = contextvars.ContextVar("ivr_call_id", default="-")
 
 
@@ -16,6 +18,15 @@ class CallIdFilter(logging.Filter):
         return True
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines may quote a caller id or a peer's bytes: show control characters as escapes
+    so nothing reaches the operator's terminal as an escape sequence (newlines stay, for
+    tracebacks)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_lines(super().format(record))
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Configure the root logger once: stderr, call id in every line."""
     root = logging.getLogger()
@@ -25,7 +36,7 @@ def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.addFilter(CallIdFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [call=%(call_id)s] %(name)s: %(message)s")
+        PrintableFormatter("%(asctime)s %(levelname)s [call=%(call_id)s] %(name)s: %(message)s")
     )
     root.addHandler(handler)
     root.setLevel(level)

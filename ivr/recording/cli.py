@@ -27,6 +27,7 @@ from ivr.config import Settings
 from ivr.recording.api import RecordingError, RecordingInfo
 from ivr.recording.keys import MODES, Keyring
 from ivr.recording.store import RecordingStore
+from ivr.textsafe import printable
 
 SETUP_CODES = {"rec-no-key", "rec-no-player", "rec-bad-mode", "rec-key-active"}
 PLAYERS = [["aplay", "-q"], ["paplay"], ["play", "-q"], ["ffplay", "-nodisp", "-autoexit",
@@ -163,7 +164,7 @@ def cmd_recordings_list(settings: Settings, args: argparse.Namespace, out: Any) 
             found = await store.list(caller=args.caller, since=_since(args.since),
                                      call_id=args.call_id, limit=args.limit)
         human = "\n".join(f"{r.id}  {r.created:%Y-%m-%d %H:%M:%S}  {r.duration:8.1f}s  "
-                          f"{(r.caller or '-'):<16} call {r.call_id}"
+                          f"{printable(r.caller or '-'):<16} call {printable(r.call_id)}"
                           f"{'' if r.complete else '  INCOMPLETE'}" for r in found)
         out.result([_json(r) for r in found], human or "no recordings")
         return 0
@@ -321,8 +322,9 @@ def cmd_retention_holds(settings: Settings, args: argparse.Namespace, out: Any) 
     async def work() -> int:
         async with _store(settings) as store:
             rows = await Retention(store.engine, store, settings.recording.retention).holds()
-        out.result(rows, "\n".join(f"{r['call_id']}  {r['at']}  {r['actor']}  {r['reason'] or ''}"
-                                   for r in rows) or "no legal holds")
+        out.result(rows, "\n".join(f"{printable(r['call_id'])}  {r['at']}  {printable(r['actor'])}"
+                                   f"  {printable(r['reason'] or '')}" for r in rows)
+                   or "no legal holds")
         return 0
 
     return _run(out, work())

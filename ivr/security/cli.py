@@ -29,6 +29,7 @@ from ivr.security.masking import mask_phone
 from ivr.security.phones import normalise
 from ivr.security.pins import PinHasher
 from ivr.store.models import OtpOutboxRow
+from ivr.textsafe import printable
 
 Console = Any  # ivr.cli.Console (not imported: ivr.cli imports this module)
 
@@ -125,12 +126,13 @@ def cmd_customers_show(settings: Settings, args: argparse.Namespace, out: Consol
                                   "rules_fired": c.rules_fired, "reasons": c.reasons,
                                   "call_id": c.call_id} for c in changes]}
         await _audit(engine, "customer.show", customer.id)
-        lines = [f"{doc['id']}  {doc['name']}  phone {doc['phone']}  {doc['language']}  "
+        lines = [f"{printable(doc['id'])}  {printable(doc['name'])}  phone {doc['phone']}  "
+                 f"{printable(doc['language'])}  "
                  f"PIN {'set' if customer.has_pin else 'not set'}"]
         lines += [f"  card {c['card']} ({c['status']})" for c in doc["cards"]]
         lines += [f"  locked: {f} until {t}" for f, t in doc["locked"].items()]
         lines += [f"  phone change {c['at']}: {c['status']} -> {c['new_phone']}"
-                  + (f" ({'; '.join(c['reasons'])})" if c["reasons"] else "")
+                  + (f" ({printable('; '.join(c['reasons']))})" if c["reasons"] else "")
                   for c in doc["phone_changes"]]
         out.result(doc, "\n".join(lines))
         return 0
@@ -182,8 +184,9 @@ def cmd_otp_outbox(settings: Settings, args: argparse.Namespace, out: Console) -
                           "expired": expires <= now,
                           "body": (r.body if shown else "(hidden; --reveal)") if r.body else None})
         await _audit(engine, "otp.outbox.read", None, rows=len(items), revealed=shown)
-        human = "\n".join(f"{i['at'][:19]}  {i['customer_id']:<8} {i['to']}  "
-                          f"{'expired' if i['expired'] else 'live':<7} {i['body'] or i['status']}"
+        human = "\n".join(f"{i['at'][:19]}  {printable(i['customer_id']):<8} {i['to']}  "
+                          f"{'expired' if i['expired'] else 'live':<7} "
+                          f"{printable(i['body'] or i['status'])}"
                           for i in items)
         out.result({"messages": items}, human or "the outbox is empty")
         return 0

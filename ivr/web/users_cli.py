@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ivr.audit import AuditEntry, AuditLog, cli_actor
+from ivr.textsafe import printable
 from ivr.web.users import ROLES, UserRepository, WebError, WebUser
 
 
@@ -68,7 +69,7 @@ def cmd_add(settings: Any, args: argparse.Namespace, out: Any) -> int:
 def cmd_list(settings: Any, args: argparse.Namespace, out: Any) -> int:
     async def work(users: UserRepository, audit: AuditLog) -> int:
         found = await users.list()
-        lines = [f"{u.name:<24} {u.role:<11} "
+        lines = [f"{printable(u.name):<24} {u.role:<11} "
                  + ("disabled" if u.disabled else f"locked until {u.locked_until:%H:%M} UTC"
                     if u.locked_until else "active") for u in found]
         out.result([_user_json(u) for u in found], "\n".join(lines) or
