@@ -20,8 +20,9 @@ from ivr.store.models import CallEventRow, CallRow
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.web import admin, login, player, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
-from ivr.web.call_search import CallSearch
+from ivr.web.call_search import OUTCOMES, CallSearch
 from ivr.web.context import CONTEXT, WebContext
+from ivr.web.query import bad_request, int_param, reject_control_characters
 from ivr.web.render import Pages
 from ivr.web.sessions import SessionStore
 from ivr.web.settings import WebSettings
@@ -74,7 +75,8 @@ def build_web_app(
     ``is_live`` says start-up has finished: ``/healthz`` (liveness) answers 200 from then on.
     ``not_ready`` gives the reasons the server should get no new calls (draining, store
     down): ``/readyz`` answers 200 only when there are none."""
-    app = web.Application(middlewares=[load_session, csrf_protect], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[load_session, reject_control_characters,
+                                        csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
     app.on_response_prepare.append(security_headers)
 
@@ -99,11 +101,11 @@ def build_web_app(
 
     @require_role("supervisor")
     async def list_calls(request: web.Request) -> web.Response:
-        try:
-            limit = max(1, min(500, int(request.query.get("limit", "50"))))
-        except ValueError:
-            raise web.HTTPBadRequest(text="limit must be a number") from None
-        rows = await calls.recent(limit=limit, outcome=request.query.get("outcome"))
+        limit = int_param(request, "limit", 50, low=1, high=500)
+        outcome = request.query.get("outcome", "").strip() or None
+        if outcome is not None and outcome not in OUTCOMES:
+            raise bad_request(request, f"outcome must be one of {', '.join(OUTCOMES)}")
+        rows = await calls.recent(limit=limit, outcome=outcome)
         return web.json_response({"calls": [call_json(r) for r in rows]})
 
     @require_role("supervisor")

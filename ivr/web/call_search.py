@@ -11,6 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from ivr.store.models import CallRow
 
 OUTCOMES = ("self_served", "queued", "abandoned", "failed")
+EARLIEST_DAY = date(1970, 1, 1)
+"""No call is older; a search before it is a typing mistake."""
+
+
+def latest_day() -> date:
+    """Tomorrow (UTC): a supervisor east of UTC may already be living in it."""
+    return (datetime.now(UTC) + timedelta(days=1)).date()
+
+
+def parse_day(text: str) -> date:
+    """A search day from ``YYYY-MM-DD``; ValueError with a message a supervisor can act on
+    when it is malformed, not a real day (2026-02-30) or outside the days calls can have."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("Date must look like 2026-11-25 and be a real day.") from None
+    if not EARLIEST_DAY <= day <= latest_day():
+        raise ValueError(f"Date must be between {EARLIEST_DAY} and {latest_day()}.")
+    return day
 
 
 @dataclass(frozen=True, slots=True)

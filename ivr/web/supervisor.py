@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import datetime
 
 from aiohttp import web
 
 from ivr.recording.api import RecordingError, RecordingInfo
 from ivr.web.auth import require_role
-from ivr.web.call_search import OUTCOMES, CallFilter
+from ivr.web.call_search import OUTCOMES, CallFilter, parse_day
 from ivr.web.context import WebContext, context
+from ivr.web.query import bad_request
 from ivr.web.timeline import timeline
 from ivr.web.users import as_utc
 
@@ -18,15 +19,15 @@ _LOG = logging.getLogger(__name__)
 
 
 def parse_filter(query: web.Request) -> tuple[CallFilter, list[str]]:
-    """The search form's fields, and what was wrong with them (bad fields are ignored)."""
+    """The search form's fields, and what was wrong with them (bad fields are dropped)."""
     problems = []
     caller = query.query.get("caller", "").strip()[:32] or None
     day = None
     if raw := query.query.get("date", "").strip():
         try:
-            day = date.fromisoformat(raw)
-        except ValueError:
-            problems.append("Date must look like 2026-11-25.")
+            day = parse_day(raw)
+        except ValueError as err:
+            problems.append(str(err))
     outcome = query.query.get("outcome", "").strip() or None
     if outcome and outcome not in (*OUTCOMES, "active"):
         problems.append("Unknown outcome.")
@@ -50,6 +51,10 @@ async def _recorded_calls(ctx: WebContext, oldest_started: datetime) -> set[str]
 async def calls_page(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     where, problems = parse_filter(request)
+    if problems:
+        raise bad_request(request, " ".join(problems), page="calls.html", calls=[],
+                          where=where, problems=problems, outcomes=OUTCOMES, recorded=set(),
+                          store_ready=ctx.recordings is not None)
     rows = await ctx.search.find(where)
     recorded = await _recorded_calls(ctx, rows[-1].started_at) if rows else set()
     return ctx.pages.response(
