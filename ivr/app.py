@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import Settings, parse_hostport
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
@@ -29,6 +30,7 @@ from ivr.speech.engines import check_languages, load_recognizers, make_pool
 from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
 from ivr.store.db import make_engine, upgrade
+from ivr.store.instances import close_left_open as close_calls_left_open
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
@@ -114,10 +116,12 @@ class Hotline:
         self.engine = make_engine(settings.database_url)
         self.dialplans = DialplanRepository(self.engine)
         self.calls = CallQueries(self.engine)
-        self.registry = DialplanRegistry(self.dialplans)
+        self.registry = DialplanRegistry(self.dialplans, settings.dialplans.limits)
         self.renderer = make_renderer(settings)
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
-        self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds)
+        self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
+                                  instance_id=settings.instance_id,
+                                  on_error=lambda code: self.metrics.errors.labels(code).inc())
         self.recording = RecordingService(
             settings, self.engine, self.writer, lambda code: self.metrics.errors.labels(code).inc())
         self.recordings = self.recording.store
@@ -139,9 +143,14 @@ class Hotline:
         self.runner.emotion = CueScorer()
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
                              overflow_queue=settings.dialplans.default_queue,
-                             record_dirs=(settings.record_dir, settings.asterisk_record_dir))
+                             record_dirs=(settings.record_dir, settings.asterisk_record_dir),
+                             on_overflow=self.runner.turn_away)
         self.speech_pool = make_pool(settings.speech)
         self.ready = False
+        """Taking calls: started and not draining (see :meth:`not_ready`)."""
+        self.started = False
+        """Start-up finished (stays true while draining): the liveness of ``/healthz``."""
+        self._left_open_closed = False
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None
         self._http: web.AppRunner | None = None
@@ -163,11 +172,40 @@ class Hotline:
     def status(self) -> dict[str, Any]:
         webrtc = self.webrtc.active if self.webrtc is not None else 0
         return {"active_calls": self.agi.active + webrtc, "store_healthy": self.writer.healthy,
+                "instance_id": self.settings.instance_id,
                 "dialplans": {k: v.version for k, v in self.registry.plans.items()}}
+
+    def not_ready(self) -> list[str]:
+        """Why this instance should get no new calls now (empty: it can take them)."""
+        reasons = [] if self.started else ["starting"]
+        if self.started and not self.ready:
+            reasons.append("draining")
+        if not self.writer.healthy:
+            reasons.append("store-unavailable")
+        return reasons
+
+    async def close_left_open(self) -> str | None:
+        """Close the calls this instance left open when it last stopped without draining
+        (once per start); a sentence for the console when there were some."""
+        if self._left_open_closed:
+            return None
+        try:
+            closed = await close_calls_left_open(self.engine, self.settings.instance_id)
+        except SQLAlchemyError as err:
+            _LOG.error("store-unavailable: cannot close calls left open (%s)", err)
+            return None
+        self._left_open_closed = True
+        if not closed:
+            return None
+        _LOG.warning("server-restart: closed %d call(s) left open by a previous run",
+                     len(closed))
+        return (f"closed {len(closed)} call(s) left open by a previous run of instance "
+                f"{self.settings.instance_id} (outcome failed, server-restart)")
 
     async def load_dialplans(self) -> list[str]:
         """Publish dialplans/ on first start, then load the live versions."""
-        published = await publish_folder_if_empty(self.dialplans, self.settings.dialplans.dir)
+        published = await publish_folder_if_empty(self.dialplans, self.settings.dialplans.dir,
+                                                  self.settings.dialplans.limits)
         await self.registry.refresh()
         return [f"published {v.dialplan_id} version {v.version} from "
                 f"{self.settings.dialplans.dir}" for v in published]
@@ -187,6 +225,8 @@ class Hotline:
 
     async def start(self, progress: Progress | None = None) -> list[str]:
         notes = [] if self.registry.plans else await self.load_dialplans()
+        if closed_note := await self.close_left_open():
+            notes.append(closed_note)
         if key_note := await asyncio.to_thread(self.recording.ensure_key):
             notes.append(key_note)
         notes += await self.start_speech()
@@ -198,7 +238,8 @@ class Hotline:
         gc.freeze()
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
-            self.metrics, self.calls, self.dialplans, lambda: self.ready, self.status,
+            self.metrics, self.calls, self.dialplans, lambda: self.started, self.status,
+            not_ready=self.not_ready,
             engine=self.engine, recordings=self.recordings, settings=self.settings.web,
             phone=Softphone(self.webrtc, self.settings.webrtc.offers_per_minute)
             if self.webrtc is not None else None),
@@ -224,7 +265,7 @@ class Hotline:
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 if self.webrtc is not None:
                     tg.create_task(self.webrtc.serve(self.runner), name="ivr-webrtc")
-                self.ready = True
+                self.ready = self.started = True
                 try:
                     yield self
                 finally:
@@ -294,6 +335,8 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
         announce(key_note)
     for note in await hotline.load_dialplans():
         announce(note)
+    if closed_note := await hotline.close_left_open():
+        announce(closed_note)
     if not hotline.registry.plans:
         announce(f"warning: no valid dialplan in {settings.dialplans.dir}; every call goes to "
                  f"queue {settings.dialplans.default_queue}")

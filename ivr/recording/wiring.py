@@ -56,7 +56,8 @@ class RecordingService:
         self.keyring = Keyring(settings.keys_dir)
         r = settings.recording
         self.store = RecordingStore(engine, self.keyring, settings.recordings_dir,
-                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads)
+                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads,
+                                    instance_id=settings.instance_id)
         self._writer = writer
         self._count = count_alert
         self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert)
