@@ -197,5 +197,6 @@ async def test_over_capacity_calls_go_straight_to_the_default_queue(
     app = Hotline(make_settings(tmp_path, sounds_dir, dialplan_dir, agi={"max_calls": 0}))
     async with app.running():
         result = await call(app, "1", "3")
-    assert result.variables == {"IVR_QUEUE": "customer_service", "IVR_OUTCOME": "failed"}
+    assert result.variables == {"IVR_QUEUE": "customer_service", "IVR_PRIORITY": "0",
+                                "IVR_OUTCOME": "queued"}
     assert not any(c.startswith(("STREAM", "GET DATA")) for c in result.commands)
