@@ -276,6 +276,7 @@ class Hotline:
                     left = sum(await asyncio.gather(*drains))
                     if left:
                         _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
+                    await self.recording.final_seal()  # no plaintext outlives the server
                     watcher.cancel()
                     sealer.cancel()
                     writer.cancel()

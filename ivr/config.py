@@ -201,9 +201,9 @@ class RecordingSettings(BaseModel):
     settle_seconds: float = 2.0
     """A spool segment is finished once its size and mtime stayed put this long."""
     scan_seconds: float = 1.0
-    orphan_seconds: float = 3600.0
-    """Segments of a call with no manifest (server crashed) are sealed, marked incomplete,
-    after this long."""
+    orphan_seconds: float = Field(30.0, ge=0.0)
+    """Segments of no live call and no manifest (the call's server stopped mid-call) are
+    sealed, marked incomplete, once unchanged this long; at start-up and on drain at once."""
     crypto_threads: int = Field(2, ge=1, le=64)
     """Most crypto/file jobs running off the event loop at once."""
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

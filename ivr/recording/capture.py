@@ -15,11 +15,14 @@ goes on unrecorded (fail closed: no key, no recording, no plaintext left behind)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import re
+import stat
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -62,6 +65,31 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {first}"[:200]
 
 
+def make_private_dir(path: Path) -> None:
+    """Create the spool 0700: plaintext call audio lives there until it is sealed. An
+    existing folder loses any access for others (its group may be Asterisk's: kept)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode passes through the umask
+        return
+    if mode & 0o007:
+        try:
+            path.chmod(mode & ~0o007)
+        except OSError as err:  # not ours: the admin's choice, but say so
+            _LOG.warning("rec-spool-open: %s is readable by everyone and cannot be "
+                         "tightened: %s", path, err)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a spool file only its owner can read (0600, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
 @dataclass
 class Manifest:
     """What the sealer needs to join one call's spool segments."""
@@ -72,17 +100,28 @@ class Manifest:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     """``{"after": segment index (0-based), "seconds": paused time, "node": node id}``."""
     finished: str = ""
+    call: dict[str, Any] = field(default_factory=dict)
+    """The call as the server knew it (caller, dialed, route, language, started): the sealer
+    makes the call's row from it if the row never reached the database."""
 
     def write(self, spool: Path) -> None:
         """Atomically (temp file + rename): the sealer never sees half a manifest."""
         path = spool / f"{self.call_id}.json"
         tmp = spool / f".{self.call_id}.json.tmp"
-        tmp.write_text(json.dumps(self.__dict__), encoding="utf-8")
+        write_private(tmp, json.dumps(dataclasses.asdict(self)))
         os.replace(tmp, path)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        """Raises ``OSError`` or ``ValueError`` for a file that is not a manifest."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(data, dict) or not {"call_id", "recording_id"} <= data.keys():
+            raise ValueError(f"{path.name} is not a recording manifest")
+        manifest = cls(**{k: v for k, v in data.items() if k in names})
+        if not isinstance(manifest.segments, list) or not isinstance(manifest.gaps, list):
+            raise ValueError(f"{path.name} is not a recording manifest")
+        return manifest
 
 
 class MixMonitorRecording:
@@ -91,20 +130,23 @@ class MixMonitorRecording:
     def __init__(self, channel: AppChannel, call_id: str, log: EventSink, *, keyring: Keyring,
                  spool: Path, asterisk_spool: str, recording_id: str,
                  clock: Callable[[], float] = time.monotonic,
-                 ready: Callable[[], Awaitable[None]] | None = None) -> None:
+                 ready: Callable[[], Awaitable[None]] | None = None,
+                 details: dict[str, Any] | None = None,
+                 on_finished: Callable[[], None] | None = None) -> None:
         self._channel = channel
         self._ready = ready
+        self._on_finished = on_finished
         self._log = log
         self._keyring = keyring
         self._spool = spool
         self._asterisk_spool = asterisk_spool.rstrip("/")
         self._clock = clock
-        self.manifest = Manifest(call_id, recording_id)
+        self.manifest = Manifest(call_id, recording_id, call={
+            **(details or {}), "started": datetime.now(UTC).isoformat()})
         self.recording = False
 
     async def start(self) -> None:
-        import asyncio
-
+        """Start segment 1; a recording problem is an alert, never the call's failure."""
         try:
             if not _SAFE_PATH.match(self._asterisk_spool + "/"):
                 raise RecordingError("rec-bad-spool", "the spool path Asterisk sees must be "
@@ -113,7 +155,7 @@ class MixMonitorRecording:
                 await self._ready()
             else:
                 await asyncio.to_thread(self._keyring.current)  # fail closed: no key, no capture
-                await asyncio.to_thread(self._spool.mkdir, parents=True, exist_ok=True)
+                await asyncio.to_thread(make_private_dir, self._spool)
         except RecordingError as err:
             alert(self._log, err.code, f"call not recorded: {err.message}")
             return
@@ -171,7 +213,15 @@ class MixMonitorRecording:
 
     async def finish(self) -> None:
         """Stop MixMonitor (the channel may be gone: Asterisk then closes the file itself)
-        and hand the segments to the sealer."""
+        and hand the segments to the sealer (``on_finished``: the call is no longer live,
+        whatever happened here)."""
+        try:
+            await self._hand_over()
+        finally:
+            if self._on_finished is not None:
+                self._on_finished()
+
+    async def _hand_over(self) -> None:
         if not self.manifest.segments:
             return
         if self.recording:
@@ -179,8 +229,6 @@ class MixMonitorRecording:
                 await self._stop()
         self.manifest.finished = datetime.now(UTC).isoformat()
         try:
-            import asyncio
-
             await asyncio.to_thread(self.manifest.write, self._spool)
         except OSError as err:
             alert(self._log, "rec-spool-failed", f"cannot write the spool manifest: {err}")

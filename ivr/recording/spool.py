@@ -4,8 +4,15 @@ the plaintext.
 A call's segments are sealed once its manifest exists (the call ended) and every segment
 has stopped changing for ``settle_seconds`` (StopMixMonitor closes the file; after a
 hang-up Asterisk closes it when the channel goes away). Segments are joined with silence
-for each paused gap, recorded as a marker. Segments whose call never wrote a manifest (the
-server died mid-call) are sealed after ``orphan_seconds`` and marked incomplete.
+for each paused gap, recorded as a marker. Segments of no live call and no manifest (the
+server died mid-call) are sealed after ``orphan_seconds``, marked incomplete.
+
+The server tells the sealer which calls are live (:meth:`SpoolSealer.track`): their
+segments are never touched. At start-up and on drain everything else is sealed at once
+(``force``), so no plaintext outlives the server. A call whose row never reached the
+database (the server died while it was down) gets its row from the manifest. Whatever
+cannot be sealed (no key, a segment missing or unreadable, a seal that fails) raises an
+alert: nothing is skipped silently.
 
 The plaintext exposure window is therefore: call duration + settle time + sealing time
 (about a second per hour of audio), on the spool's file system: put it on tmpfs.
@@ -16,77 +23,133 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import stat
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import RecordingSettings
 from ivr.errors import IvrError
 from ivr.recording.api import RecordingError
 from ivr.recording.capture import Manifest
 from ivr.recording.crypto import AudioFormat
-from ivr.recording.store import RecordingStore, open_binary
+from ivr.recording.spool_rows import lost_call_row
+from ivr.recording.store import ActiveRecording, RecordingStore, open_binary
 from ivr.recording.wavpcm import PcmWav, iter_pcm, probe_wav
 
 _LOG = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^(?P<call>[A-Za-z0-9_.-]+)-(?P<n>\d+)\.wav$")
-Alert = Callable[[str, str, str], None]
-"""(call id, code, message)."""
+Alert = Callable[[str, str, str, bool], None]
+"""(call id, code, message, the call has a row: an event may refer to it)."""
+RowPending = Callable[[str], Awaitable[bool]]
+"""True while this server still holds the call's row (queued, not yet written)."""
 
 
 @dataclass
 class _Segment:
     path: Path
     info: PcmWav | None
+    problem: str | None = None
+    """``rec-segment-missing`` or ``rec-segment-unreadable`` when ``info`` is None."""
+
+
+@dataclass
+class _Job:
+    """One call's leftovers in the spool."""
+
+    call_id: str
+    manifest_path: Path | None = None
+    manifest: Manifest | None = None
+    bad_manifest: str | None = None
+    orphans: list[Path] | None = None
 
 
 class SpoolSealer:
     """Watches the spool folder; one instance per ``ivr serve``."""
 
     def __init__(self, spool: Path, store: RecordingStore, settings: RecordingSettings, *,
-                 alert: Alert | None = None, clock: Callable[[], float] = time.time) -> None:
+                 alert: Alert | None = None, clock: Callable[[], float] = time.time,
+                 row_pending: RowPending | None = None) -> None:
         self.spool = spool
         self.store = store
         self.settings = settings
         self._alert = alert
         self._clock = clock
+        self._row_pending = row_pending
+        self._live: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._alerted: set[tuple[str, str]] = set()
+        self.swept = asyncio.Event()
+        """Set once the start-up sweep (everything left from before) is done."""
+
+    def track(self, call_id: str) -> None:
+        """A call of this server may be recording: never seal its segments until
+        :meth:`release`."""
+        self._live.add(call_id)
+
+    def release(self, call_id: str) -> None:
+        """The call ended (its manifest, if any, is written)."""
+        self._live.discard(call_id)
 
     async def run(self) -> None:
-        """Scan until cancelled."""
+        """Seal everything left from before at once, then scan until cancelled."""
+        sweep, failing = True, False
         while True:
             try:
-                await self.scan_once()
-            except IvrError as err:
-                _LOG.error("%s: spool scan failed: %s", err.code, err.message)
-            except Exception:  # the sealer must outlive a bad file or a database hiccup
-                _LOG.exception("rec-sealer-failed: spool scan failed; retrying")
+                await self.scan_once(force=sweep)
+                self.swept.set()
+                sweep, failing = False, False
+            except Exception as err:  # the sealer must outlive a bad file or a database hiccup
+                if not failing:
+                    _LOG.error("rec-sealer-failed: spool scan failed (%s); retrying",
+                               failure_text(err))
+                failing = True
             await asyncio.sleep(self.settings.scan_seconds)
 
+    async def final_seal(self) -> list[str]:
+        """On drain, once calls ended: seal every segment of no live call now, after giving
+        files still being closed a moment (at most ``settle_seconds``)."""
+        await self._wait_quiet()
+        return await self.scan_once(force=True)
+
+    def leftovers(self) -> list[str]:
+        """Names of plaintext files still in the spool (blocking: call off the loop)."""
+        manifests, segments = self._listing()
+        return sorted([p.name for p in manifests.values()]
+                      + [p.name for paths in segments.values() for p in paths])
+
     async def scan_once(self, *, force: bool = False) -> list[str]:
-        """Seal whatever is ready; returns the recording ids written. ``force`` ignores the
-        settle and orphan delays (tests, ``ivr recordings seal``)."""
-        listing = await self.store.offload(self._listing)
-        done = []
-        manifests, segments = listing
-        for call_id, manifest_path in manifests.items():
-            paths = [self.spool / name for name in Manifest.read(manifest_path).segments]
-            if force or self._settled([manifest_path, *paths]):
-                rid = await self._seal_call(call_id, manifest_path)
+        """Seal whatever is ready; returns the recording ids written. ``force`` seals every
+        call that is not live without waiting (start-up, drain, ``ivr recordings seal
+        --now``). A database error ends the scan (raised); any other failure is one call's:
+        it is alerted once and the scan goes on."""
+        async with self._lock:
+            manifests, segments = await self.store.offload(self._listing)
+            done = []
+            for call_id in sorted(manifests.keys() | segments.keys()):
+                if call_id in self._live:
+                    continue
+                try:
+                    rid = await self._seal_call(call_id, manifests.get(call_id),
+                                                segments.get(call_id, []), force)
+                except (SQLAlchemyError, ConnectionError):
+                    raise
+                except Exception as err:
+                    self._alert_once(call_id, "rec-seal-failed",
+                                     f"recording not sealed, retrying: {failure_text(err)}",
+                                     has_row=await self._has_row(call_id))
+                    continue
                 if rid:
                     done.append(rid)
-        for call_id, paths in segments.items():
-            if call_id in manifests:
-                continue
-            if force or self._settled(paths, self.settings.orphan_seconds):
-                rid = await self._seal_orphans(call_id, paths)
-                if rid:
-                    done.append(rid)
-        return done
+            return done
 
     def _listing(self) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+        """Manifests and segments by call; files others could read are made 0600."""
         if not self.spool.is_dir():
             return {}, {}
         manifests: dict[str, Path] = {}
@@ -96,6 +159,9 @@ class SpoolSealer:
                 manifests[path.stem] = path
             elif match := _SEGMENT.match(path.name):
                 segments.setdefault(match.group("call"), []).append(path)
+            else:
+                continue
+            _make_private(path)
         for paths in segments.values():
             paths.sort(key=lambda p: int(_SEGMENT.match(p.name).group("n")))  # type: ignore[union-attr]
         return manifests, segments
@@ -111,20 +177,80 @@ class SpoolSealer:
                 continue
         return True
 
-    async def _seal_call(self, call_id: str, manifest_path: Path) -> str | None:
-        manifest = await self.store.offload(Manifest.read, manifest_path)
-        paths = [self.spool / name for name in manifest.segments]
-        rid = await self._seal(call_id, manifest.recording_id, paths, manifest.gaps,
-                               complete=True)
-        if rid is not None or not any(p.exists() for p in paths):
+    async def _wait_quiet(self) -> None:
+        deadline = time.monotonic() + self.settings.settle_seconds
+        before = await self.store.offload(self._sizes)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(0.25, self.settings.settle_seconds))
+            now = await self.store.offload(self._sizes)
+            if now == before:
+                return
+            before = now
+
+    def _sizes(self) -> dict[str, tuple[int, int]]:
+        out = {}
+        for name in self.leftovers():
+            try:
+                st = (self.spool / name).stat()
+            except FileNotFoundError:
+                continue
+            out[name] = (st.st_size, st.st_mtime_ns)
+        return out
+
+    async def _seal_call(self, call_id: str, manifest_path: Path | None, paths: list[Path],
+                         force: bool) -> str | None:
+        job = _Job(call_id, manifest_path)
+        if manifest_path is not None:
+            try:
+                job.manifest = await self.store.offload(Manifest.read, manifest_path)
+            except (OSError, ValueError, TypeError) as err:
+                job.bad_manifest = f"manifest {manifest_path.name} unreadable ({err}); " \
+                    "its segments are sealed as cut short"
+        if job.manifest is not None:
+            paths = [self.spool / name for name in job.manifest.segments]
+            if not (force or self._settled([*paths, manifest_path] if manifest_path else paths)):
+                return None
+        elif not (force or self._settled(paths, self.settings.orphan_seconds)):
+            return None
+        if not await self._ensure_row(call_id, job.manifest, paths):
+            return None
+        if job.bad_manifest:
+            self._alert_once(call_id, "rec-manifest-unreadable", job.bad_manifest, has_row=True)
+        if job.manifest is not None:
+            rid = await self._seal(call_id, job.manifest.recording_id, paths, job.manifest.gaps,
+                                   complete=True)
+        else:
+            _LOG.warning("rec-orphan-segments: call %s left %d segment(s) without a manifest "
+                         "(server stopped mid-call); sealing them as incomplete", call_id,
+                         len(paths))
+            orphan = uuid.uuid5(uuid.NAMESPACE_URL, f"orphan:{call_id}:{paths[0].name}").hex
+            rid = await self._seal(call_id, orphan, paths, [], complete=False)
+        if manifest_path is not None and not any(p.exists() for p in paths):
             await self.store.offload(manifest_path.unlink, True)
+        self._alerted = {k for k in self._alerted if k[0] != call_id}
         return rid
 
-    async def _seal_orphans(self, call_id: str, paths: list[Path]) -> str | None:
-        _LOG.warning("rec-orphan-segments: call %s left %d segment(s) without a manifest "
-                     "(server stopped mid-call); sealing them as incomplete", call_id, len(paths))
-        return await self._seal(call_id, uuid.uuid5(uuid.NAMESPACE_URL, f"orphan:{call_id}").hex,
-                                paths, [], complete=False)
+    async def _has_row(self, call_id: str) -> bool:
+        try:
+            return await self.store.call_exists(call_id)
+        except Exception:
+            return False
+
+    async def _ensure_row(self, call_id: str, manifest: Manifest | None,
+                          paths: list[Path]) -> bool:
+        """True once the call has a row. One still queued in this server is waited for;
+        one that never reached the database is made from the manifest, with an alert."""
+        pending = self._row_pending is not None and await self._row_pending(call_id)
+        if await self.store.call_exists(call_id):
+            return True
+        if pending:
+            return False  # the writer holds it (database slow or down): next scan
+        ended = await self.store.offload(_last_change, paths)
+        values = lost_call_row(manifest, ended)
+        if await self.store.ensure_call(call_id, transport="agi", **values):
+            self._raise_alert(call_id, "rec-call-row-lost", "the call's row never reached the "
+                              "database; made from its recording", has_row=True)
+        return True
 
     async def _seal(self, call_id: str, rid: str, paths: list[Path], gaps: list[dict[str, Any]],
                     *, complete: bool) -> str | None:
@@ -136,38 +262,53 @@ class SpoolSealer:
             await self.store.delete(rid)
         segments = await self.store.offload(_probe_all, paths)
         audio = next((s.info.audio for s in segments if s.info), None) or AudioFormat()
-        if complete and not await self.store.call_exists(call_id):
-            return None  # the call's row is still queued in the event writer: next scan
         try:
-            await self.store.ensure_call(call_id, transport="agi")
             active = await self.store.begin(call_id, audio, source="agi", recording_id=rid)
         except RecordingError as err:
+            if err.code not in _NO_KEY:
+                raise  # a full disk passes: alerted, kept and retried (see scan_once)
             # Fail closed: no usable key means no recording, and no plaintext left either.
-            self._raise_alert(call_id, err.code, f"recording discarded: {err.message}")
+            self._raise_alert(call_id, err.code, f"recording discarded: {err.message}",
+                              has_row=True)
             await self._remove(paths)
             return None
-        for index, segment in enumerate(segments):
-            if segment.info is not None and segment.info.audio == audio:
-                await self._copy(active, segment)
-            elif segment.info is not None:
-                self._raise_alert(call_id, "rec-bad-audio", f"{segment.path.name} has another "
-                                  "audio format; left out")
-            for gap in (g for g in gaps if g.get("after") == index):
-                active.markers.append({"at": round(active.file.duration, 3), "kind": "paused",
-                                       "seconds": gap["seconds"], "node": gap.get("node")})
-                silence = int(float(gap["seconds"]) * audio.sample_rate)
-                block = audio.channels * audio.sample_width
-                await self._silence(active, silence * block)
+        kept = await self._join(call_id, active, segments, gaps, audio)
         if not complete:
             active.markers.append({"at": round(active.file.duration, 3), "kind": "cut-short"})
         info = await self.store.finish(active)
-        if not complete:
+        if not kept:
+            await self.store.mark_incomplete(rid, status="missing")
+        elif not complete or kept < len(segments):
             await self.store.mark_incomplete(rid)
         await self._remove(paths)
         _LOG.info("sealed recording %s of call %s (%.1f s)", info.id, call_id, info.duration)
         return info.id
 
-    async def _copy(self, active: Any, segment: _Segment) -> None:
+    async def _join(self, call_id: str, active: ActiveRecording, segments: list[_Segment],
+                    gaps: list[dict[str, Any]], audio: AudioFormat) -> int:
+        """Segment 1, silence for the gap, segment 2, …; returns how many segments went in.
+        Each one left out is a marker and an alert."""
+        kept = 0
+        for index, segment in enumerate(segments):
+            problem = segment.problem
+            if segment.info is not None and segment.info.audio == audio:
+                await self._copy(active, segment)
+                kept += 1
+            elif segment.info is not None:
+                problem = "rec-bad-audio"
+            if problem:
+                active.markers.append({"at": round(active.file.duration, 3), "kind": problem,
+                                       "segment": segment.path.name})
+                self._raise_alert(call_id, problem, _PROBLEMS[problem].format(
+                    segment.path.name), has_row=True)
+            for gap in (g for g in gaps if g.get("after") == index):
+                active.markers.append({"at": round(active.file.duration, 3), "kind": "paused",
+                                       "seconds": gap["seconds"], "node": gap.get("node")})
+                silence = int(float(gap["seconds"]) * audio.sample_rate)
+                await self._silence(active, silence * audio.channels * audio.sample_width)
+        return kept
+
+    async def _copy(self, active: ActiveRecording, segment: _Segment) -> None:
         assert segment.info is not None
         f = await self.store.offload(open_binary, segment.path)
         try:
@@ -177,7 +318,7 @@ class SpoolSealer:
         finally:
             await self.store.offload(f.close)
 
-    async def _silence(self, active: Any, size: int) -> None:
+    async def _silence(self, active: ActiveRecording, size: int) -> None:
         block = 1 << 20
         while size > 0:
             await self.store.write(active, bytes(min(block, size)))
@@ -187,10 +328,34 @@ class SpoolSealer:
         for path in paths:
             await self.store.offload(path.unlink, True)
 
-    def _raise_alert(self, call_id: str, code: str, message: str) -> None:
+    def _alert_once(self, call_id: str, code: str, message: str, *, has_row: bool) -> None:
+        """A failure retried every scan is alerted the first time only."""
+        if (call_id, code) not in self._alerted:
+            self._alerted.add((call_id, code))
+            self._raise_alert(call_id, code, message, has_row=has_row)
+
+    def _raise_alert(self, call_id: str, code: str, message: str, *, has_row: bool) -> None:
         _LOG.error("%s: call %s: %s", code, call_id, message)
         if self._alert:
-            self._alert(call_id, code, message)
+            self._alert(call_id, code, message, has_row)
+
+
+_NO_KEY = frozenset({"rec-no-key", "rec-bad-key", "rec-key-retired", "rec-bad-mode"})
+_PROBLEMS = {
+    "rec-segment-missing": "{} never appeared in the spool (MixMonitor wrote nothing: is "
+                           "recording.asterisk_spool_dir the spool as Asterisk sees it?)",
+    "rec-segment-unreadable": "{} is not a PCM WAV file; left out and deleted",
+    "rec-bad-audio": "{} has another audio format; left out",
+}
+
+
+def failure_text(err: BaseException) -> str:
+    """A short account of a failure for logs and alerts: the type and first line (a database
+    error's next lines carry its SQL and parameters)."""
+    if isinstance(err, IvrError):
+        return f"{err.code}: {err.message}"[:200]
+    first = (str(err).splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first}"[:200]
 
 
 def _probe_all(paths: list[Path]) -> list[_Segment]:
@@ -199,7 +364,28 @@ def _probe_all(paths: list[Path]) -> list[_Segment]:
         try:
             with path.open("rb") as f:
                 out.append(_Segment(path, probe_wav(f, name=path.name)))
-        except (OSError, RecordingError) as err:
-            _LOG.warning("rec-segment-unreadable: %s: %s", path.name, err)
-            out.append(_Segment(path, None))
+        except FileNotFoundError:
+            out.append(_Segment(path, None, "rec-segment-missing"))
+        except (OSError, RecordingError):
+            out.append(_Segment(path, None, "rec-segment-unreadable"))
     return out
+
+
+def _make_private(path: Path) -> None:
+    """0600 for a spool file we own (Asterisk's own files we may not change: ignored)."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass
+
+
+def _last_change(paths: list[Path]) -> float | None:
+    times = []
+    for path in paths:
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    return max(times) if times else None
+

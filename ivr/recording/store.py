@@ -133,10 +133,12 @@ class RecordingStore:
         async with self.engine.begin() as conn:
             await conn.execute(update(RecordingRow).where(RecordingRow.id == rid).values(**values))
 
-    async def mark_incomplete(self, rid: str) -> None:
+    async def mark_incomplete(self, rid: str, *, status: str = "incomplete") -> None:
+        """Not complete: ``incomplete`` (cut short, parts left out) or ``missing`` (no audio
+        ever arrived)."""
         async with self.engine.begin() as conn:
             await conn.execute(update(RecordingRow).where(RecordingRow.id == rid)
-                               .values(complete=False, status="incomplete"))
+                               .values(complete=False, status=status))
 
     async def recover(self) -> list[str]:
         """Mark recordings cut short (``.part`` files no writer holds) incomplete; returns
@@ -164,9 +166,11 @@ class RecordingStore:
             return bool((await conn.execute(select(CallRow.id)
                                             .where(CallRow.id == call_id))).first())
 
-    async def ensure_call(self, call_id: str, *, transport: str = "import") -> bool:
+    async def ensure_call(self, call_id: str, *, transport: str = "import",
+                          **values: Any) -> bool:
         """Make sure a call row exists; a call never seen gets a placeholder marked
-        ``import``. True when a placeholder was created."""
+        ``import``, or made of ``values`` (other columns: a call rebuilt from its
+        recording). True when a placeholder was created."""
         async with self.engine.begin() as conn:
             found = (await conn.execute(select(CallRow.id).where(CallRow.id == call_id))).first()
             if found:
@@ -174,7 +178,8 @@ class RecordingStore:
             try:
                 await conn.execute(insert(CallRow).values(
                     id=call_id, transport=transport, route="import",
-                    started_at=datetime.now(UTC), outcome=None, instance_id=self.instance_id))
+                    started_at=datetime.now(UTC), outcome=None, instance_id=self.instance_id
+                ).values(**values))
             except IntegrityError:
                 return False
         return True

@@ -6,20 +6,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.config import Settings
 from ivr.flow.runner import CallLog, CallRecording
 from ivr.recording.api import RecordingError
-from ivr.recording.capture import FrameRecording, MixMonitorRecording
+from ivr.recording.capture import (
+    FrameRecording,
+    MixMonitorRecording,
+    make_private_dir,
+)
 from ivr.recording.guard import CountedAlerts, GuardedRecording
 from ivr.recording.keys import Keyring
-from ivr.recording.spool import SpoolSealer
+from ivr.recording.spool import SpoolSealer, failure_text
 from ivr.recording.store import RecordingStore
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiCall
@@ -60,7 +66,9 @@ class RecordingService:
                                     instance_id=settings.instance_id)
         self._writer = writer
         self._count = count_alert
-        self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert)
+        self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert,
+                                  row_pending=self._row_pending)
+        self._alert_seq = itertools.count(ALERT_SEQ)
         self._ready_until = 0.0
 
     async def capture_ready(self) -> None:
@@ -73,7 +81,7 @@ class RecordingService:
 
         def check() -> None:
             self.keyring.current()
-            self.settings.spool_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.settings.spool_dir)
 
         await asyncio.to_thread(check)
         self._ready_until = now + 2.0
@@ -108,10 +116,12 @@ class RecordingService:
         call_id = call.info.call_id
         recording: CallRecording
         if isinstance(call, AgiCall):
+            self.sealer.track(call_id)  # its segments stay put until it has ended
             recording = MixMonitorRecording(
                 call, call_id, counted, keyring=self.keyring,
                 spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
-                recording_id=uuid.uuid4().hex, ready=self.capture_ready)
+                recording_id=uuid.uuid4().hex, ready=self.capture_ready,
+                details=_call_details(call), on_finished=lambda: self.sealer.release(call_id))
         elif frames is not None:
             streamed = FrameRecording(self.store, call_id, counted,
                                       ready=functools.partial(self.call_written, call_id))
@@ -139,9 +149,35 @@ class RecordingService:
             _LOG.warning("rec-recovered: %d recording(s) cut short were marked", len(recovered))
         await self.sealer.run()
 
-    def _sealer_alert(self, call_id: str, code: str, message: str) -> None:
-        CallRecorder(self._writer, call_id, seq=ALERT_SEQ).event("alert", code=code,
-                                                                  message=message[:300])
+    async def final_seal(self) -> None:
+        """On shutdown, once calls have drained and before the writer stops: seal every
+        spool segment of no live call, so no plaintext outlives the server. Never raises;
+        what is left is said (and sealed at the next start)."""
+        try:
+            async with asyncio.timeout(max(10.0, self.settings.drain_seconds)):
+                await self.sealer.final_seal()
+        except Exception as err:
+            _LOG.error("rec-final-seal-failed: %s", failure_text(err))
+        left = await asyncio.to_thread(self.sealer.leftovers)
+        if left:
+            _LOG.error("rec-spool-left: %d plaintext file(s) left in %s; they are sealed at "
+                       "the next start", len(left), self.settings.spool_dir)
+
+    async def _row_pending(self, call_id: str) -> bool:
+        return not await self._writer.ensure_written(call_id, 1.0)
+
+    def _sealer_alert(self, call_id: str, code: str, message: str, has_row: bool) -> None:
+        if has_row:  # an event needs its call's row (foreign key)
+            CallRecorder(self._writer, call_id, seq=next(self._alert_seq)).event(
+                "alert", code=code, message=message[:300])
         if self._count:
             self._count(code)
+
+
+def _call_details(call: AgiCall) -> dict[str, Any]:
+    """What the manifest keeps to rebuild the call's row should it never be written."""
+    info = call.info
+    return {"caller": info.caller, "caller_name": info.caller_name, "dialed": info.dialed,
+            "route": info.route, "language": info.language, "channel": info.channel,
+            "uniqueid": info.extra.get("uniqueid")}
 

@@ -64,6 +64,7 @@ def settings_for(tmp_path: Path, plan_dir: Path, **recording: Any) -> Any:
 async def hotline(tmp_path: Path, plan_dir: Path) -> AsyncIterator[Hotline]:
     app = Hotline(settings_for(tmp_path, plan_dir))
     async with app.running():
+        await app.recording.sealer.swept.wait()  # the start-up sweep is not the test's scan
         yield app
 
 
