@@ -180,7 +180,7 @@ class SpoolSealer:
     async def _wait_quiet(self) -> None:
         deadline = time.monotonic() + self.settings.settle_seconds
         before = await self.store.offload(self._sizes)
-        while time.monotonic() < deadline:
+        while before and time.monotonic() < deadline:
             await asyncio.sleep(min(0.25, self.settings.settle_seconds))
             now = await self.store.offload(self._sizes)
             if now == before:
