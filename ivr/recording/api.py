@@ -1,11 +1,14 @@
-"""The contract between the recording store and its readers (CLI, web player).
+"""The recording face: what the flow, the web player and the CLI may know of recordings.
 
-The store implements :class:`RecordingLibrary`; the web UI and CLI only use this.
+The store implements :class:`RecordingLibrary` (the web UI and CLI only use this); the
+recording service makes a :class:`CallRecording` per call, which the flow only knows as
+:class:`RecordingControl`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -61,3 +64,21 @@ class RecordingLibrary(Protocol):
         are yielded (callers writing a file must then delete it).
         """
         ...
+
+
+class RecordingControl(Protocol):
+    """Lets the flow pause a call's recording while a caller keys in a secret."""
+
+    def paused(self, node: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class CallRecording(RecordingControl, Protocol):
+    """One call's recording: started once answered, finished whatever the outcome.
+
+    ``start`` must not raise for a recording problem: the call goes on unrecorded (the
+    implementation raises its own alert event), it never fails because of the recording.
+    """
+
+    async def start(self) -> None: ...
+
+    async def finish(self) -> None: ...

@@ -1,6 +1,6 @@
 """Capture: one call's recording, paused while the caller keys in a secret.
 
-Two shapes, one protocol (:class:`ivr.flow.runner.CallRecording`):
+Two shapes, one protocol (:class:`ivr.recording.api.CallRecording`):
 
 - :class:`MixMonitorRecording` (FastAGI): Asterisk records the channel with ``MixMonitor``
   into the spool; a secret collect is bracketed by ``StopMixMonitor`` (which closes the
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ivr.errors import CallHangup, IvrError
-from ivr.flow.engine import EventSink
+from ivr.events import EventKind, EventSink
 from ivr.recording.api import RecordingError
 from ivr.recording.crypto import AudioFormat
 from ivr.recording.keys import Keyring
@@ -52,7 +52,7 @@ class AppChannel(Protocol):
 def alert(log: EventSink, code: str, message: str) -> None:
     """An operator-visible problem on this call's recording (never key or audio material)."""
     _LOG.error("%s: %s", code, message)
-    log.event("alert", code=code, message=message[:300])
+    log.event(EventKind.ALERT, code=code, message=message[:300])
 
 
 def describe(err: BaseException) -> str:
@@ -180,7 +180,7 @@ class MixMonitorRecording:
             return
         self.manifest.segments.append(name)
         self.recording = True
-        self._log.event("recording_started", segment=len(self.manifest.segments))
+        self._log.event(EventKind.RECORDING_STARTED, segment=len(self.manifest.segments))
 
     async def _stop(self) -> None:
         await self._channel.exec_app("StopMixMonitor")
@@ -202,14 +202,14 @@ class MixMonitorRecording:
                                  f"could not stop MixMonitor before a secret: {err.message}"
                                  ) from err
         started = self._clock()
-        self._log.event("recording_paused", node=node)
+        self._log.event(EventKind.RECORDING_PAUSED, node=node)
         try:
             yield
         finally:
             self.manifest.gaps.append({"after": len(self.manifest.segments) - 1, "node": node,
                                        "seconds": round(self._clock() - started, 3)})
         await self._start_segment()
-        self._log.event("recording_resumed", node=node)
+        self._log.event(EventKind.RECORDING_RESUMED, node=node)
 
     async def finish(self) -> None:
         """Stop MixMonitor (the channel may be gone: Asterisk then closes the file itself)

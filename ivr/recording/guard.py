@@ -17,9 +17,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from ivr.errors import CallHangup, IvrError
-from ivr.flow.engine import EventSink
-from ivr.flow.runner import CallRecording
-from ivr.recording.api import RecordingError
+from ivr.events import EventKind, EventSink
+from ivr.recording.api import CallRecording, RecordingError
 from ivr.recording.capture import describe
 
 _LOG = logging.getLogger(__name__)
@@ -32,9 +31,9 @@ class CountedAlerts:
         self._log = log
         self._count = count
 
-    def event(self, kind: str, node: str | None = None, **data: Any) -> None:
+    def event(self, kind: EventKind, node: str | None = None, **data: Any) -> None:
         self._log.event(kind, node, **data)
-        if kind == "alert" and self._count is not None:
+        if kind is EventKind.ALERT and self._count is not None:
             self._count(str(data.get("code") or "rec-alert"))
 
 
@@ -47,7 +46,7 @@ class GuardedRecording:
 
     def _alert(self, code: str, what: str, err: BaseException) -> None:
         _LOG.error("%s: %s: %s", code, what, describe(err), exc_info=not isinstance(err, IvrError))
-        self._log.event("alert", code=code, message=f"{what}: {describe(err)}"[:300])
+        self._log.event(EventKind.ALERT, code=code, message=f"{what}: {describe(err)}"[:300])
 
     async def start(self) -> None:
         """Start recording; on failure the call goes on unrecorded."""

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.config import Settings
-from ivr.flow.runner import CallLog, CallRecording
-from ivr.recording.api import RecordingError
+from ivr.events import CallLog, EventKind
+from ivr.recording.api import CallRecording, RecordingError
 from ivr.recording.capture import (
     FrameRecording,
     MixMonitorRecording,
@@ -169,7 +169,7 @@ class RecordingService:
     def _sealer_alert(self, call_id: str, code: str, message: str, has_row: bool) -> None:
         if has_row:  # an event needs its call's row (foreign key)
             CallRecorder(self._writer, call_id, seq=next(self._alert_seq)).event(
-                "alert", code=code, message=message[:300])
+                EventKind.ALERT, code=code, message=message[:300])
         if self._count:
             self._count(code)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ivr.events import EventKind
 from ivr.store.models import CallEventRow, CallRow
 
 RESTART_CODE = "server-restart"
@@ -38,10 +39,10 @@ async def close_left_open(engine: AsyncEngine, instance_id: str,
         for call_id, last in rows:
             seq = (last or 0) + 1
             events += [
-                {"call_id": call_id, "seq": seq, "at": now, "kind": "error", "node": None,
-                 "data": {"code": RESTART_CODE, "message": "the server stopped during the "
-                          "call; closed when it started again"}},
-                {"call_id": call_id, "seq": seq + 1, "at": now, "kind": "call_ended",
+                {"call_id": call_id, "seq": seq, "at": now, "kind": str(EventKind.ERROR),
+                 "node": None, "data": {"code": RESTART_CODE, "message": "the server stopped "
+                                        "during the call; closed when it started again"}},
+                {"call_id": call_id, "seq": seq + 1, "at": now, "kind": str(EventKind.CALL_ENDED),
                  "node": None, "data": {"outcome": "failed", "error": RESTART_CODE}},
             ]
         await conn.execute(insert(CallEventRow), events)

@@ -23,6 +23,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ivr.events import EventKind
 from ivr.store.clean import RowCleaner
 from ivr.store.models import CallEventRow, CallRow, TurnRow
 
@@ -307,11 +308,11 @@ class CallRecorder:
     def update(self, **values: Any) -> None:
         self.writer.add("update", {"id": self.call_id, **values})
 
-    def event(self, kind: str, node: str | None = None, **data: Any) -> None:
+    def event(self, kind: EventKind, node: str | None = None, **data: Any) -> None:
         self.seq += 1
         self.writer.add("event", {"call_id": self.call_id, "seq": self.seq, "at": _now(),
-                                  "kind": kind, "node": node, "data": data})
-        if kind == "turn":  # caller turns also get a row of their own (speech issue)
+                                  "kind": str(kind), "node": node, "data": data})
+        if kind == EventKind.TURN:  # caller turns also get a row of their own (speech issue)
             self.writer.add("turn", turn_row(self.call_id, self.seq, node, data))
 
 

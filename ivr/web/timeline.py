@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from ivr.events import EventKind
+
 Speaker = Literal["ivr", "caller", "system", "problem"]
 # Fields that may never be shown for a secret collect, whatever a future event carries.
 _SECRET_FIELDS = ("digits", "value", "text")
@@ -35,38 +37,38 @@ def describe(kind: str, node: str | None, data: dict[str, Any]) -> tuple[Speaker
     if secret:
         data = {k: v for k, v in data.items() if k not in _SECRET_FIELDS}
     match kind:
-        case "prompt":
+        case EventKind.PROMPT:
             return "ivr", f"“{data.get('text', '')}”"
-        case "dtmf":
+        case EventKind.DTMF:
             return "caller", f"Pressed {data.get('digits', '?')}{_attempt(data)}"
-        case "collected" if secret:
+        case EventKind.COLLECTED if secret:
             return "caller", f"Entered {data.get('var', 'a value')} — secret, not shown"
-        case "collected":
+        case EventKind.COLLECTED:
             return "caller", f"Entered {data.get('digits', '')} for {data.get('var', '?')}"
-        case "no_match" if secret:
+        case EventKind.NO_MATCH if secret:
             return "caller", f"Entered an invalid secret — not shown{_attempt(data)}"
-        case "no_match":
+        case EventKind.NO_MATCH:
             return "caller", f"Pressed {data.get('digits', '?')}: not an option{_attempt(data)}"
-        case "no_input":
+        case EventKind.NO_INPUT:
             return "caller", f"No answer{_attempt(data)}"
-        case "node_entered":
+        case EventKind.NODE_ENTERED:
             return "system", f"Step {node} ({data.get('node_kind', '?')})"
-        case "transfer":
+        case EventKind.TRANSFER:
             return "system", (f"Transferred to queue {data.get('queue')} "
                               f"(priority {data.get('priority', 0)})")
-        case "call_ended":
+        case EventKind.CALL_ENDED:
             return "system", f"Call ended: {data.get('outcome', '?')}"
-        case "caller_hung_up":
+        case EventKind.CALLER_HUNG_UP:
             return "caller", "Hung up"
-        case "hangup":
+        case EventKind.HANGUP:
             return "system", "IVR hung up"
-        case "branch":
+        case EventKind.BRANCH:
             return "system", f"Checked {data.get('var')}: went to {data.get('target')}"
-        case "hours":
+        case EventKind.HOURS:
             return "system", "Within opening hours" if data.get("open") else "Outside opening hours"
-        case "retries_exhausted":
+        case EventKind.RETRIES_EXHAUSTED:
             return "problem", "No valid answer after every retry"
-        case "error":
+        case EventKind.ERROR:
             return "problem", f"Error {data.get('code', '?')}: {data.get('message', '')}"
     return "system", kind.replace("_", " ").capitalize()
 
