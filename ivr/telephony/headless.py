@@ -2,7 +2,7 @@
 
 It posts an offer to ``{base}/api/webrtc/offer``, speaks and presses keys in the order given,
 and reports the prompts Hotline played, what it understood and the outcome (from the data
-channel events of :mod:`ivr.telephony.webrtc_events`). Each step waits until Hotline takes
+channel events of :mod:`ivr.telephony.webrtc.events`). Each step waits until Hotline takes
 that kind of input (keys armed, or speech heard; ``patient``: also until its prompts are
 over), acts, then waits for Hotline to say what it understood.
 """
@@ -25,8 +25,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ivr.audio.frames import Samples
-from ivr.telephony.webrtc_ice import restrict_ice
-from ivr.telephony.webrtc_media import PromptTrack
+from ivr.telephony.webrtc.ice import restrict_ice
+from ivr.telephony.webrtc.media import PromptTrack
 
 SPEAK_RATE = 16000
 HEAR_RATE = 8000

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ivr.telephony.webrtc_events import BadMessage, caller_event, parse_caller_message
-from ivr.telephony.webrtc_ice import allowed_peer, restrict_ice
-from ivr.telephony.webrtc_sdp import WebRtcError, check_offer
+from ivr.telephony.webrtc.events import BadMessage, caller_event, parse_caller_message
+from ivr.telephony.webrtc.ice import allowed_peer, restrict_ice
+from ivr.telephony.webrtc.sdp import WebRtcError, check_offer
 from ivr.web.softphone import RateLimit
 
 FP = "sha-256 " + ":".join(["AB"] * 32)

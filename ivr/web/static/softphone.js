@@ -1,5 +1,5 @@
 // Hotline softphone: WebRTC (DTLS-SRTP) to POST /api/webrtc/offer; keys and events over
-// the "hotline" data channel (protocol: ivr/telephony/webrtc_events.py). No build step.
+// the "hotline" data channel (protocol: ivr/telephony/webrtc/events.py). No build step.
 "use strict";
 
 (() => {

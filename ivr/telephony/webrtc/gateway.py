@@ -29,11 +29,11 @@ from ivr.config import WebRtcSettings
 from ivr.errors import CallHangup, IvrError, PromptError
 from ivr.logs import CALL_ID
 from ivr.telephony.call import CallHandler, CallInfo, Prompt
-from ivr.telephony.webrtc import WebRtcCall
-from ivr.telephony.webrtc_events import caller_event
-from ivr.telephony.webrtc_ice import restrict_ice
-from ivr.telephony.webrtc_media import OUT_RATE, CallerAudio
-from ivr.telephony.webrtc_sdp import WebRtcError, check_offer
+from ivr.telephony.webrtc.call import WebRtcCall
+from ivr.telephony.webrtc.events import caller_event
+from ivr.telephony.webrtc.ice import restrict_ice
+from ivr.telephony.webrtc.media import OUT_RATE, CallerAudio
+from ivr.telephony.webrtc.sdp import WebRtcError, check_offer
 
 _LOG = logging.getLogger(__name__)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -350,7 +350,7 @@ async def _close_pc(pc: RTCPeerConnection) -> None:
 
 class CallerFeed:
     """A call's event log that also tells the WebRTC caller what Hotline understood
-    (:func:`~ivr.telephony.webrtc_events.caller_event` picks what may go out)."""
+    (:func:`~ivr.telephony.webrtc.events.caller_event` picks what may go out)."""
 
     def __init__(self, log: Any, call: WebRtcCall) -> None:
         self._log = log

@@ -3,10 +3,10 @@
 The caller's audio streams in (``audio_in()``, 16 kHz mono) while prompts play out on a
 20 ms clock; keys arrive as JSON on the ``hotline`` data channel (aiortc has no
 telephone-event), and Hotline tells the caller what it plays, hears and decides on the same
-channel (:mod:`ivr.telephony.webrtc_events`). Every wait also ends when the caller goes:
+channel (:mod:`ivr.telephony.webrtc.events`). Every wait also ends when the caller goes:
 a ``hangup`` message, the data channel or the DTLS transport closing, the caller's track
 ending, or no audio packet for ``media_timeout`` seconds — then :class:`CallHangup`.
-:mod:`ivr.telephony.webrtc_gateway` creates these calls and runs them.
+:mod:`ivr.telephony.webrtc.gateway` creates these calls and runs them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 from ivr.audio.frames import AudioChunk, Samples
 from ivr.errors import CallHangup
-from ivr.telephony import webrtc_events as events
 from ivr.telephony.call import (
     CallCapabilities,
     CallInfo,
@@ -29,8 +28,9 @@ from ivr.telephony.call import (
     QueueTarget,
     RecordResult,
 )
-from ivr.telephony.webrtc_media import PromptTrack, RecordingMixer, hold_music
-from ivr.telephony.webrtc_sdp import WebRtcError
+from ivr.telephony.webrtc import events
+from ivr.telephony.webrtc.media import PromptTrack, RecordingMixer, hold_music
+from ivr.telephony.webrtc.sdp import WebRtcError
 
 _LOG = logging.getLogger(__name__)
 ALL_KEYS = "0123456789*#ABCD"
