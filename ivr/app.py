@@ -14,12 +14,13 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.config import Settings, parse_hostport
+from ivr.config import Settings
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.emotion.scorer import CueScorer
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
+from ivr.hostport import parse_hostport
 from ivr.metrics import Metrics
 from ivr.nlu.wiring import load_understander
 from ivr.platform.wiring import make_platform
@@ -35,8 +36,8 @@ from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
 from ivr.telephony.call import Call, Prompt
-from ivr.telephony.webrtc.call import WebRtcCall
-from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
+from ivr.telephony.webrtc import WebRtcCall
+from ivr.telephony.webrtc_gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
 from ivr.web.softphone import Softphone
 

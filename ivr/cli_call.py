@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.wav import read_wav, resample
-from ivr.config import Settings, parse_hostport
+from ivr.config import Settings
 from ivr.errors import ConfigError, PromptError
+from ivr.hostport import parse_hostport
 
 ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
 

@@ -1,6 +1,8 @@
 """One validated settings tree: defaults < ``ivr.toml`` < ``IVR_*`` environment < command line.
 
-Only this module reads the environment. Components receive their own section.
+Only this module reads the environment. Each package owns its section's model
+(``ivr/<package>/settings.py``); this module composes them, and components receive
+their own section from whoever builds them.
 Nested keys use ``__`` in the environment: ``IVR_AGI__BIND=0.0.0.0:4573``.
 """
 
@@ -12,26 +14,21 @@ import re
 import socket
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ivr.errors import ConfigError
-from ivr.flow.safe_yaml import DialplanLimits
+from ivr.flow.settings import DialplanSettings
 from ivr.nlu.settings import IntentSettings
 from ivr.platform.settings import PlatformSettings
+from ivr.recording.settings import RecordingPaths, RecordingSettings
 from ivr.security.settings import SecuritySettings
-from ivr.speech.settings import SpeechSettings
-from ivr.web.settings import WebSettings
-
-
-def parse_hostport(value: str) -> tuple[str, int]:
-    """Split ``HOST:PORT`` (IPv6 as ``[::1]:4573``) and check the port."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]"), int(port)
+from ivr.speech.settings import PromptSettings, SpeechSettings
+from ivr.store.settings import StoreSettings
+from ivr.telephony.settings import AgiSettings
+from ivr.web.settings import HttpSettings, WebSettings
 
 
 def default_instance_id(data_dir: Path) -> str:
@@ -40,39 +37,6 @@ def default_instance_id(data_dir: Path) -> str:
     host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname().split(".")[0])[:40].strip("-.")
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
     return f"{host or 'ivr'}-{digest}"
-
-
-class AgiSettings(BaseModel):
-    """FastAGI server."""
-
-    bind: str = "127.0.0.1:4573"
-    header_timeout: float = 5.0
-    """Seconds Asterisk has to send the whole environment block."""
-    reply_timeout: float = 120.0
-    """Longest wait for any single reply (prompts plus key timeouts are shorter)."""
-    hangup_grace: float = 1.0
-    """After ``result=-1``: how long to wait for the ``HANGUP`` line that tells a hang-up."""
-    max_calls: int = 2000
-    """Connections over this many are told to go to the default queue."""
-    max_line_bytes: int = 8192
-
-    @field_validator("bind")
-    @classmethod
-    def _bind(cls, v: str) -> str:
-        parse_hostport(v)
-        return v
-
-
-class HttpSettings(BaseModel):
-    """Web server: /healthz, /metrics, REST."""
-
-    bind: str = "127.0.0.1:8080"
-
-    @field_validator("bind")
-    @classmethod
-    def _bind(cls, v: str) -> str:
-        parse_hostport(v)
-        return v
 
 
 class WebRtcSettings(BaseModel):
@@ -115,98 +79,6 @@ class WebRtcSettings(BaseModel):
         if not v:
             raise ValueError("give at least one address (127.0.0.1 for this machine only)")
         return [str(ipaddress.ip_address(a)) for a in v]
-
-
-class PromptSettings(BaseModel):
-    """Text-to-speech prompts rendered for Asterisk."""
-
-    sounds_dir: Path | None = None
-    """Where rendered prompts are written (default DIR/var/sounds)."""
-    asterisk_dir: str | None = None
-    """The same folder as Asterisk sees it (default: sounds_dir's absolute path)."""
-    voices: dict[str, str] = Field(default_factory=lambda: {"en-US": "en-us", "zh-CN": "cmn"})
-    rate: int = 165
-    """Speaking rate in words per minute."""
-    render_timeout: float = 60.0
-
-
-class StoreSettings(BaseModel):
-    """Database."""
-
-    url: str | None = None
-    """SQLAlchemy async URL; default sqlite+aiosqlite:///DIR/var/ivr.db."""
-    flush_seconds: float = 0.05
-    """Call events are written in batches at most this old."""
-    start_timeout: float = 3.0
-
-
-_LIMITS = DialplanLimits()
-
-
-class DialplanSettings(BaseModel):
-    """Dialplans: where they come from and what happens when one is missing."""
-
-    dir: Path = Path("dialplans")
-    """Folder published on first start when nothing is published yet."""
-    poll_seconds: float = 1.0
-    """How often a running server looks for newly published versions."""
-    default_queue: str = "customer_service"
-    """Where a call goes when nothing else can serve it."""
-    max_bytes: int = Field(_LIMITS.max_bytes, ge=1)
-    """Largest dialplan accepted anywhere (check, publish, first start, reload), in bytes."""
-    max_depth: int = Field(_LIMITS.max_depth, ge=4, le=500)
-    """Deepest nesting of YAML mappings and lists, aliases expanded."""
-    max_alias_nodes: int = Field(_LIMITS.max_alias_nodes, ge=0)
-    """Most YAML nodes that anchors and aliases may add once expanded (YAML bombs)."""
-    default_language: str = "en-US"
-    apology: dict[str, str] = Field(
-        default_factory=lambda: {
-            "en-US": "Sorry, we cannot serve this call automatically. "
-            "Please hold while we connect you to an agent.",
-            "zh-CN": "抱歉，我们暂时无法自动处理您的来电，请稍候，正在为您转接人工客服。",
-        }
-    )
-
-    @property
-    def limits(self) -> DialplanLimits:
-        """The size limits every dialplan is held to."""
-        return DialplanLimits(self.max_bytes, self.max_depth, self.max_alias_nodes)
-
-
-class RetentionSettings(BaseModel):
-    """How long each kind of call data is kept, in days (None: for ever). Calls on legal
-    hold are never purged."""
-
-    recordings_days: float | None = None
-    transcripts_days: float | None = None
-    events_days: float | None = None
-
-
-class RecordingSettings(BaseModel):
-    """Encrypted call recordings: keys, capture spool, store format, retention."""
-
-    enabled: bool = True
-    keys_dir: Path | None = None
-    """Key files (default DIR/var/keys); mode 0600."""
-    mode: Literal["symmetric", "asymmetric"] = "symmetric"
-    """Kind of key created on first need: a local AES key, or an X25519 pair whose private
-    half belongs on the replay host."""
-    spool_dir: Path | None = None
-    """Where Asterisk's MixMonitor writes plaintext WAV segments (default DIR/var/spool);
-    put it on tmpfs."""
-    asterisk_spool_dir: str | None = None
-    """The same folder as Asterisk sees it (default: spool_dir's absolute path)."""
-    chunk_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)
-    """Plaintext bytes per sealed chunk (64 KiB is about 4 s of 8 kHz 16-bit audio)."""
-    settle_seconds: float = 2.0
-    """A spool segment is finished once its size and mtime stayed put this long."""
-    scan_seconds: float = 1.0
-    orphan_seconds: float = Field(30.0, ge=0.0)
-    """Segments of no live call and no manifest (the call's server stopped mid-call) are
-    sealed, marked incomplete, once unchanged this long; at start-up and on drain at once."""
-    crypto_threads: int = Field(2, ge=1, le=64)
-    """Most crypto/file jobs running off the event loop at once."""
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class Settings(BaseSettings):
@@ -282,6 +154,12 @@ class Settings(BaseSettings):
     @property
     def asterisk_spool_dir(self) -> str:
         return self.recording.asterisk_spool_dir or str(self.spool_dir)
+
+    @property
+    def recording_paths(self) -> RecordingPaths:
+        """Where the recording package keeps its state."""
+        return RecordingPaths(keys_dir=self.keys_dir, recordings_dir=self.recordings_dir,
+                              spool_dir=self.spool_dir, asterisk_spool_dir=self.asterisk_spool_dir)
 
     @property
     def record_dir(self) -> Path:

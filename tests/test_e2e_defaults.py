@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from ivr.config import DialplanSettings
+from ivr.flow.settings import DialplanSettings
 from ivr.testing.agi_peer import CallerScript, PeerResult, run_call
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from sqlalchemy import Table, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.audit import AuditEntry, AuditLog
-from ivr.config import RetentionSettings
 from ivr.recording.api import RecordingError
+from ivr.recording.settings import RetentionSettings
 from ivr.recording.store import RecordingStore
 from ivr.store.models import Base, CallEventRow, CallRow, LegalHoldRow, RecordingRow
 

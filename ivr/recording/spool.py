@@ -33,11 +33,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.config import RecordingSettings
 from ivr.errors import IvrError
 from ivr.recording.api import RecordingError
 from ivr.recording.capture import Manifest
 from ivr.recording.crypto import AudioFormat
+from ivr.recording.settings import RecordingSettings
 from ivr.recording.spool_rows import lost_call_row
 from ivr.recording.store import ActiveRecording, RecordingStore, open_binary
 from ivr.recording.wavpcm import PcmWav, iter_pcm, probe_wav

@@ -1,4 +1,5 @@
-"""The ``speech`` section of the settings tree (``[speech]`` in ivr.toml, ``IVR_SPEECH__*``)."""
+"""The ``speech`` and ``prompts`` sections of the settings tree (``[speech]`` in ivr.toml,
+``IVR_SPEECH__*``; ``[prompts]``, ``IVR_PROMPTS__*``)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,16 @@ class SpeechSettings(BaseModel):
 
     def language(self, tag: str) -> SpeechLanguage | None:
         return self.languages.get(tag)
+
+
+class PromptSettings(BaseModel):
+    """Text-to-speech prompts rendered for Asterisk."""
+
+    sounds_dir: Path | None = None
+    """Where rendered prompts are written (default DIR/var/sounds)."""
+    asterisk_dir: str | None = None
+    """The same folder as Asterisk sees it (default: sounds_dir's absolute path)."""
+    voices: dict[str, str] = Field(default_factory=lambda: {"en-US": "en-us", "zh-CN": "cmn"})
+    rate: int = 165
+    """Speaking rate in words per minute."""
+    render_timeout: float = 60.0

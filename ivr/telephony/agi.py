@@ -15,12 +15,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ivr.config import AgiSettings, parse_hostport
 from ivr.errors import AgiError, CallHangup
+from ivr.hostport import parse_hostport
 from ivr.logs import CALL_ID
 from ivr.telephony import agi_protocol as proto
 from ivr.telephony.agi_session import AgiCall
 from ivr.telephony.call import Call, CallHandler, CallInfo, QueueTarget
+from ivr.telephony.settings import AgiSettings
 
 __all__ = ["AgiCall", "AgiServer", "OverflowHandler", "channel_language"]
 

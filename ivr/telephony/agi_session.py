@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ivr.audio.frames import AudioChunk, AudioClip
 from ivr.audio.wav import read_wav
-from ivr.config import AgiSettings
 from ivr.errors import AgiError, CallHangup, PromptError
 from ivr.telephony import agi_protocol as proto
 from ivr.telephony.call import (
@@ -29,6 +28,7 @@ from ivr.telephony.call import (
     QueueTarget,
     RecordResult,
 )
+from ivr.telephony.settings import AgiSettings
 
 _LOG = logging.getLogger(__name__)
 

@@ -1,8 +1,11 @@
-"""Web security settings: session lifetimes, lockout policy, cookies."""
+"""Web settings: the server's address (``http``); session lifetimes, lockout policy,
+cookies (``web``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from ivr.hostport import parse_hostport
 
 
 class WebSettings(BaseModel):
@@ -21,3 +24,15 @@ class WebSettings(BaseModel):
     TLS-terminating proxy."""
     default_replay_reason: str = "supervisor replay"
     """Audit reason when a supervisor plays a recording without typing one."""
+
+
+class HttpSettings(BaseModel):
+    """Web server: /healthz, /metrics, REST."""
+
+    bind: str = "127.0.0.1:8080"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        parse_hostport(v)
+        return v

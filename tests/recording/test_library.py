@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 
 from ivr.audit import AuditLog
-from ivr.config import RetentionSettings
 from ivr.recording.api import RecordingError, RecordingLibrary
 from ivr.recording.crypto import AudioFormat
 from ivr.recording.keys import Keyring
 from ivr.recording.retention import Retention
+from ivr.recording.settings import RetentionSettings
 from ivr.recording.store import RecordingStore
 from ivr.store.db import make_engine
 from ivr.store.models import RecordingRow

@@ -264,6 +264,6 @@ async def test_a_segment_that_never_appeared_is_a_missing_recording_with_an_aler
 
 
 def test_orphans_wait_a_minute_at_most_by_default() -> None:
-    from ivr.config import RecordingSettings
+    from ivr.recording.settings import RecordingSettings
 
     assert RecordingSettings().orphan_seconds <= 60

@@ -1,0 +1,28 @@
+"""The ``agi`` section of the settings tree (``[agi]`` in ivr.toml, ``IVR_AGI__*``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, field_validator
+
+from ivr.hostport import parse_hostport
+
+
+class AgiSettings(BaseModel):
+    """FastAGI server."""
+
+    bind: str = "127.0.0.1:4573"
+    header_timeout: float = 5.0
+    """Seconds Asterisk has to send the whole environment block."""
+    reply_timeout: float = 120.0
+    """Longest wait for any single reply (prompts plus key timeouts are shorter)."""
+    hangup_grace: float = 1.0
+    """After ``result=-1``: how long to wait for the ``HANGUP`` line that tells a hang-up."""
+    max_calls: int = 2000
+    """Connections over this many are told to go to the default queue."""
+    max_line_bytes: int = 8192
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, v: str) -> str:
+        parse_hostport(v)
+        return v
