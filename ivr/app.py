@@ -36,8 +36,8 @@ from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
 from ivr.telephony.call import Call, Prompt
-from ivr.telephony.webrtc import WebRtcCall
-from ivr.telephony.webrtc_gateway import PromptSounds, WebRtcGateway
+from ivr.telephony.webrtc.call import WebRtcCall
+from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
 from ivr.web.softphone import Softphone
 
