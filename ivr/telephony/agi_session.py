@@ -27,6 +27,7 @@ from ivr.telephony.call import (
     Prompt,
     QueueTarget,
     RecordResult,
+    clamp_priority,
 )
 from ivr.telephony.settings import AgiSettings
 
@@ -271,7 +272,7 @@ class AgiCall:
     async def transfer(self, target: QueueTarget) -> None:
         # extensions.conf reads these after the AGI session ends and runs Queue().
         await self.set_variable("IVR_QUEUE", target.name)
-        await self.set_variable("IVR_PRIORITY", str(max(0, min(10, target.priority))))
+        await self.set_variable("IVR_PRIORITY", str(clamp_priority(target.priority)))
 
     async def set_outcome(self, outcome: str, queue: str | None) -> None:
         await self.set_variable("IVR_OUTCOME", outcome)

@@ -81,6 +81,15 @@ class RecordResult:
     """The key that ended the recording, if the caller pressed one."""
 
 
+MAX_PRIORITY = 10
+"""The highest queue priority (the lowest is 0), as asterisk-conf/ expects."""
+
+
+def clamp_priority(priority: int) -> int:
+    """``priority`` within 0..:data:`MAX_PRIORITY`."""
+    return max(0, min(MAX_PRIORITY, priority))
+
+
 @dataclass(frozen=True, slots=True)
 class QueueTarget:
     """An agent queue and the caller's priority in it (higher is served sooner)."""
