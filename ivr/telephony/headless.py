@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from ivr.audio.frames import Samples
 from ivr.telephony.webrtc.ice import restrict_ice
 from ivr.telephony.webrtc.media import PromptTrack
+from ivr.telephony.webrtc.tasks import CallTasks
 
 SPEAK_RATE = 16000
 HEAR_RATE = 8000
@@ -117,40 +118,37 @@ class HeadlessCaller:
         """Place the call and return the report when it ends (never raises for the call)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._started = time.monotonic()
-        tasks: list[asyncio.Task[None]] = []
         try:
-            channel = pc.createDataChannel("hotline")
-            channel.on("message", self._on_message)
-            channel.on("close", self._on_close)
-            pc.addTrack(self.voice)
+            async with CallTasks("headless-call") as tasks:
+                channel = pc.createDataChannel("hotline")
+                channel.on("message", self._on_message)
+                channel.on("close", self._on_close)
+                pc.addTrack(self.voice)
 
-            @pc.on("track")
-            def on_track(track: MediaStreamTrack) -> None:
-                if track.kind == "audio":
-                    tasks.append(asyncio.create_task(self._listen(track)))
+                @pc.on("track")
+                def on_track(track: MediaStreamTrack) -> None:
+                    if track.kind == "audio":
+                        tasks.start(self._listen(track), "listen")
 
-            @pc.on("connectionstatechange")
-            def on_state() -> None:
-                if pc.connectionState == "connected" and self.report.connect_ms is None:
-                    self.report.connect_ms = self._ms()
-                    self.report.dtls = _dtls_connected(pc)
-                if pc.connectionState in ("failed", "closed"):
-                    self._closed = True
-                self._poke()
+                @pc.on("connectionstatechange")
+                def on_state() -> None:
+                    if pc.connectionState == "connected" and self.report.connect_ms is None:
+                        self.report.connect_ms = self._ms()
+                        self.report.dtls = _dtls_connected(pc)
+                    if pc.connectionState in ("failed", "closed"):
+                        self._closed = True
+                    self._poke()
 
-            if not await self._signal(pc):
-                return self.report
-            tasks.append(asyncio.create_task(self._run_steps(channel)))
-            ended = await self._until(lambda: self._bye or self._closed, self.max_seconds)
-            if not ended and channel.readyState == "open":
-                channel.send(json.dumps({"type": "hangup"}))
-                await asyncio.sleep(0.1)
-                if self.report.outcome == "failed" and not self.report.error:
-                    self.report.outcome = "abandoned"
+                if not await self._signal(pc):
+                    return self.report
+                tasks.start(self._run_steps(channel), "steps")
+                ended = await self._until(lambda: self._bye or self._closed, self.max_seconds)
+                if not ended and channel.readyState == "open":
+                    channel.send(json.dumps({"type": "hangup"}))
+                    await asyncio.sleep(0.1)
+                    if self.report.outcome == "failed" and not self.report.error:
+                        self.report.outcome = "abandoned"
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5):
                     await pc.close()

@@ -34,6 +34,7 @@ from ivr.telephony.webrtc.events import caller_event
 from ivr.telephony.webrtc.ice import restrict_ice
 from ivr.telephony.webrtc.media import OUT_RATE, CallerAudio
 from ivr.telephony.webrtc.sdp import WebRtcError, check_offer
+from ivr.telephony.webrtc.tasks import CallTasks
 
 _LOG = logging.getLogger(__name__)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -240,28 +241,25 @@ class WebRtcGateway:
     async def _run(self, session: Session) -> None:
         call, settings = session.call, self.settings
         CALL_ID.set(call.info.call_id)
-        helpers: list[asyncio.Task[None]] = []
         try:
             async with asyncio.timeout(settings.max_call_seconds + 30):
                 if not await self._connected(session):
                     return
                 call.tell("hello", call_id=call.info.call_id, dtls=True, busy=session.busy)
-                helpers.append(asyncio.create_task(self._receive(session)))
-                helpers.append(asyncio.create_task(self._recording_writer(call)))
-                helpers.append(asyncio.create_task(self._time_limit(call)))
-                if session.busy:
-                    await self._say_busy(call)
-                else:
-                    assert self._handler is not None
-                    await self._handler(call)
+                async with CallTasks(f"webrtc-{call.info.call_id[:8]}") as helpers:
+                    helpers.start(self._receive(session), "receive")
+                    helpers.start(self._recording_writer(call), "recording")
+                    helpers.start(self._time_limit(call), "time-limit")
+                    if session.busy:
+                        await self._say_busy(call)
+                    else:
+                        assert self._handler is not None
+                        await self._handler(call)
         except TimeoutError:
             _LOG.error("webrtc-session-stuck: ended after %.0f s", settings.max_call_seconds + 30)
         except Exception:  # the last net: one call's failure never reaches another
             _LOG.exception("webrtc-session-crashed")
         finally:
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
             await self._end(session)
 
     async def _connected(self, session: Session) -> bool:
