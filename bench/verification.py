@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ivr.flow.verify import VerifyContext
+from ivr.security.api import VerifyContext
 from ivr.security.customers import CustomerRepository
 from ivr.security.demo import seed
 from ivr.security.pins import PinHasher

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,9 +20,11 @@ from ivr.errors import IvrError
 from ivr.flow import schema
 from ivr.flow.action import run_action
 from ivr.flow.hours import Schedule, compile_schedule
-from ivr.flow.verify import Verifier, run_change_phone, run_verify
+from ivr.flow.verify import run_change_phone, run_verify
 from ivr.flow.voice import VoiceConfig, VoiceQuestions
 from ivr.platform.api import Platform
+from ivr.recording.api import RecordingControl
+from ivr.security.api import Verifier
 from ivr.telephony.call import Call, Prompt, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ class PromptSource(Protocol):
     """Turns words in a language into something the call can play (rendered, on disk)."""
 
     async def prompt(self, text: str, language: str) -> Prompt: ...
-
-
-class RecordingControl(Protocol):
-    """Lets the engine pause a call's recording while a caller keys in a secret."""
-
-    def paused(self, node: str) -> AbstractAsyncContextManager[None]: ...
 
 
 class NoRecording:

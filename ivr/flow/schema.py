@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ivr.nlu.api import INTENT_IDS
+
 NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup",
               "verify", "change_phone", "action")
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
@@ -14,9 +16,6 @@ LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
 Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
 """A prompt: its words in each language, e.g. ``{en-US: "Welcome."}``."""
 DTMF_KEY = re.compile(r"^[0-9*#]$")
-INTENT_IDS = ("payment_status", "refund", "fees", "card_lost", "fraud_report", "change_phone",
-              "account_access", "balance", "complaint", "agent")
-"""The intents an open question can route (``unknown`` is never routed: it is a no-match)."""
 PLATFORM_ACTIONS = ("fee_quote", "payment_status", "refund_status", "balance", "block_card")
 QUEUE_NAME = r"^[a-z0-9_]{1,64}$"
 

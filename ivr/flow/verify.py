@@ -1,8 +1,9 @@
 """The ``verify`` and ``change_phone`` nodes: who is calling, and sensitive changes.
 
-The engine knows verification only through the ``Verifier`` protocol below; ``ivr.app``
-wires the real one (``ivr.security.service``). Digits the caller keys here are secrets: the
-recording is paused while they are keyed, and they reach no event, log or exception.
+The engine knows verification only through the ``Verifier`` protocol (the security face,
+:mod:`ivr.security.api`); ``ivr.app`` wires the real one (``ivr.security.service``). Digits
+the caller keys here are secrets: the recording is paused while they are keyed, and they
+reach no event, log or exception.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ivr.errors import IvrError
 from ivr.flow import schema
+from ivr.security.api import ChangeResult, FactorResult, Verifier, VerifyContext
 
 if TYPE_CHECKING:
     from ivr.flow.engine import FlowEngine, Outcome
@@ -24,68 +25,6 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 LEVELS = {"none": 0, "basic": 1, "strong": 2}
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyContext:
-    """The call a verification step belongs to (for counters and the audit)."""
-
-    call_id: str
-    channel: str
-    """The transport (``agi``, ``webrtc``…): where the attempt came from."""
-    caller: str
-    """Caller id as presented; empty when withheld."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Customers registered with the caller's number (none when withheld or unknown)."""
-
-    candidates: tuple[str, ...]
-    reason: str | None = None
-    """Why nobody matched: ``withheld`` or ``not_registered``."""
-
-
-@dataclass(frozen=True, slots=True)
-class FactorResult:
-    """One factor checked (or one code sent)."""
-
-    outcome: str
-    """``ok``, ``wrong``, ``expired``, ``locked``, ``sent``, ``limited`` or ``unavailable``."""
-    customer_id: str | None = None
-    locked_until: datetime | None = None
-    """Set when the factor is locked (by this failure or earlier ones)."""
-    has_pin: bool = False
-    detail: dict[str, Any] = field(default_factory=dict)
-    """Masked facts safe for events (e.g. ``{"to": "***4567"}``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeResult:
-    """A sensitive change: ``applied``, ``review`` (rules fired), ``invalid`` or ``unavailable``."""
-
-    outcome: str
-    rules_fired: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-
-
-class Verifier(Protocol):
-    """Checks factors, counts failures across calls, audits every attempt."""
-
-    async def identify(self, ctx: VerifyContext) -> Identity: ...
-
-    async def check(self, ctx: VerifyContext, candidates: tuple[str, ...], factor: str,
-                    value: str) -> FactorResult:
-        """``factor``: ``card_last4``, ``birth_date``, ``pin`` or ``otp``."""
-        ...
-
-    async def send_code(self, ctx: VerifyContext, customer_id: str) -> FactorResult: ...
-
-    async def verified(self, ctx: VerifyContext, customer_id: str, level: str,
-                       factors: list[str]) -> None: ...
-
-    async def change_phone(self, ctx: VerifyContext, customer_id: str,
-                           new_phone: str) -> ChangeResult: ...
 
 
 class _Unavailable(Exception):

@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ivr.flow import intents, schema
-from ivr.flow.understand import PhraseMatcher, Understander
+from ivr.nlu.api import Understander
+from ivr.nlu.phrases import PhraseMatcher
 from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.listening import Heard, Listener, ListenOptions
 from ivr.speech.numbers import parse_amount, parse_digits

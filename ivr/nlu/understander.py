@@ -11,10 +11,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from ivr.flow.schema import INTENT_IDS
-from ivr.flow.understand import Match, PhraseMatcher
+from ivr.nlu.api import INTENT_IDS, Match
 from ivr.nlu.classifier import IntentClassifier
 from ivr.nlu.entities import extract
+from ivr.nlu.phrases import PhraseMatcher
 
 _LOG = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.audit import AuditLog
-from ivr.flow.verify import ChangeResult, FactorResult, Identity, VerifyContext
+from ivr.security.api import ChangeResult, FactorResult, Identity, VerifyContext
 from ivr.security.audit import VerificationAudit
 from ivr.security.customers import Customer, CustomerRepository
 from ivr.security.lockout import AttemptCounter, Claim

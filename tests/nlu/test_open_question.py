@@ -14,8 +14,8 @@ from voice_harness import ScriptedListener
 
 from ivr.flow.engine import FlowEngine, Outcome, PublishedPlan
 from ivr.flow.loader import load_text
-from ivr.flow.understand import Understander
 from ivr.flow.voice import VoiceConfig
+from ivr.nlu.api import Understander
 from ivr.nlu.classifier import IntentClassifier
 from ivr.nlu.understander import IntentUnderstander
 from ivr.platform.api import ActionRequest, ActionResult, PlatformError
@@ -174,7 +174,7 @@ async def test_platform_down_means_apology_and_a_queue(world: World) -> None:
 
 
 async def test_without_a_model_the_question_falls_back_to_the_keypad(world: World) -> None:
-    from ivr.flow.understand import PhraseMatcher
+    from ivr.nlu.phrases import PhraseMatcher
 
     outcome, _, events = await world.walk(["1", "6", "3"], ["i lost my card"] * 3,
                                           understander=PhraseMatcher())

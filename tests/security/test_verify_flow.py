@@ -12,7 +12,7 @@ from security_harness import OPEN, Bench
 from ivr.audit import AuditLog
 from ivr.errors import CallHangup
 from ivr.flow.engine import Outcome
-from ivr.flow.verify import FactorResult, VerifyContext
+from ivr.security.api import FactorResult, VerifyContext
 from ivr.telephony.call import DtmfResult, Prompt
 from ivr.testing.fake_call import FakeCall
 

@@ -1,8 +1,7 @@
-"""Understanding a transcript well enough to pick a question's answer.
+"""The plain :class:`~ivr.nlu.api.Understander`: a question's phrases, no model.
 
-The seam for the understanding issue (intents, entities): anything with ``match`` will do.
-:class:`PhraseMatcher` is the trivial one: a choice wins when one of its phrases appears in
-the transcript (or most of its words do); "one" / "press one" picks the keypad option 1.
+A choice wins when one of its phrases appears in the transcript (or most of its words do);
+"one" / "press one" picks the keypad option 1.
 """
 
 from __future__ import annotations
@@ -10,28 +9,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
 
+from ivr.nlu.api import Match
 from ivr.speech.numbers import parse_digits
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The choice a transcript was understood as, and how sure we are (0..1)."""
-
-    choice: str
-    score: float
-    entities: Mapping[str, str] = field(default_factory=dict)
-    """What else the caller said (transaction id, amount, date…), when the understander knows."""
-
-
-class Understander(Protocol):
-    def match(self, text: str, choices: Mapping[str, Sequence[str]], language: str,
-              keys: Mapping[str, str] | None = None) -> Match | None:
-        """``choices`` maps a choice (a node id) to its phrases; ``keys`` maps keypad keys to
-        choices so "press one" works by voice."""
-        ...
 
 
 def normalise(text: str) -> str:
