@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from ivr.audio.frames import AudioClip
-from ivr.audio.wav import read_wav
 from ivr.speech.asr import DecodePool
 from ivr.speech.say import en_number
+from ivr.telephony.prompt_files import read_wav
 
 SOUNDS = Path("/usr/share/asterisk/sounds/en")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -143,7 +143,7 @@ async def _latency(whisper_model: Any, items: list[tuple[str, Path, str]], count
 
 
 def read_wav_seconds(path: Path) -> float:
-    from ivr.audio.wav import read_wav_format
+    from ivr.telephony.prompt_files import read_wav_format
 
     return read_wav_format(path).duration
 

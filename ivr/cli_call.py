@@ -11,10 +11,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from ivr.audio.wav import read_wav, resample
+from ivr.audio.wav import resample
 from ivr.config import Settings
 from ivr.errors import ConfigError, PromptError
 from ivr.hostport import parse_hostport
+from ivr.telephony.prompt_files import read_wav
 
 ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
 

@@ -39,6 +39,12 @@ class CallHangup(IvrError):
         super().__init__("call-hangup", message)
 
 
+class AudioError(IvrError):
+    """Audio that cannot be decoded (a WAV that is not PCM, an impossible header)."""
+
+    area = "audio"
+
+
 class DialplanError(IvrError):
     """A dialplan failed to load or validate."""
 

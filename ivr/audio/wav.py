@@ -1,25 +1,24 @@
-"""WAV files as int16 mono numpy arrays, and resampling to the telephone rate.
+"""The WAV codec (int16 mono numpy arrays in and out) and resampling to the telephone rate.
 
-Asterisk plays a ``.wav`` prompt as 8 kHz 16-bit mono signed-linear audio:
-:func:`to_telephony` then :func:`write_wav` produce exactly that.
+Pure: bytes and streams in, bytes out. Files are read and written by the adapters that use
+them (:mod:`ivr.telephony.prompt_files`). Asterisk plays a ``.wav`` prompt as 8 kHz 16-bit
+mono signed-linear audio: :func:`to_telephony` then :func:`encode_wav` produce exactly that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 import soxr
 
-from ivr.errors import PromptError
+from ivr.errors import AudioError
 
 TELEPHONY_RATE = 8000
 """Samples per second of the audio Asterisk plays from a ``.wav`` file."""
@@ -42,17 +41,21 @@ class WavFormat:
         return self.frames / self.rate
 
 
-def read_wav_format(path: Path) -> WavFormat:
-    """Read only the header of a PCM WAV file (cheap: no sample data is read)."""
-    with _open_wav(path) as wav:
+def read_wav_header(stream: BinaryIO) -> WavFormat:
+    """Read only the header of a PCM WAV stream (cheap: no sample data is read).
+
+    Raises :class:`~ivr.errors.AudioError` (``audio-bad-wav``)."""
+    with _open_wav(stream) as wav:
         return WavFormat(
             wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes()
         )
 
 
-def read_wav(path: Path) -> tuple[Samples, int]:
-    """Read a PCM WAV file as int16 mono samples (channels averaged) and its sample rate."""
-    with _open_wav(path) as wav:
+def decode_wav(data: bytes) -> tuple[Samples, int]:
+    """A PCM WAV file's bytes as int16 mono samples (channels averaged) and its sample rate.
+
+    Raises :class:`~ivr.errors.AudioError` (``audio-bad-wav``)."""
+    with _open_wav(io.BytesIO(data)) as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         raw = wav.readframes(wav.getnframes())
     samples = _pcm_to_int16(raw, width)
@@ -62,8 +65,8 @@ def read_wav(path: Path) -> tuple[Samples, int]:
     return _clip_int16(frames.mean(axis=1)), rate
 
 
-def write_wav(path: Path, samples: npt.ArrayLike, rate: int) -> None:
-    """Write 16-bit mono PCM, atomically: readers see the old file or the whole new one.
+def encode_wav(samples: npt.ArrayLike, rate: int) -> bytes:
+    """A 16-bit mono PCM WAV file's bytes.
 
     ``samples`` are int16-scale values; other dtypes are rounded and clipped to int16.
     """
@@ -76,23 +79,7 @@ def write_wav(path: Path, samples: npt.ArrayLike, rate: int) -> None:
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(pcm.astype("<i2").tobytes())
-    write_file_atomically(path, buffer.getvalue())
-
-
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write a temporary file next to ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp makes the file 0600; Asterisk usually runs as another user.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    return buffer.getvalue()
 
 
 def resample(samples: npt.ArrayLike, src_rate: int, dst_rate: int) -> Samples:
@@ -112,18 +99,17 @@ def to_telephony(samples: npt.ArrayLike, rate: int) -> Samples:
 
 
 @contextlib.contextmanager
-def _open_wav(path: Path) -> Iterator[wave.Wave_read]:
+def _open_wav(stream: BinaryIO) -> Iterator[wave.Wave_read]:
+    # Messages say what is wrong with the data; a file adapter puts the file's name first.
     try:
-        with wave.open(str(path), "rb") as wav:
+        with wave.open(stream, "rb") as wav:
             if wav.getframerate() <= 0 or wav.getnchannels() <= 0:
-                raise PromptError("prompt-bad-wav", f"{path} has an impossible WAV header")
+                raise AudioError("audio-bad-wav", "has an impossible WAV header")
             if wav.getsampwidth() not in (1, 2, 3, 4):
-                raise PromptError("prompt-bad-wav", f"{path} has {wav.getsampwidth()}-byte samples")
+                raise AudioError("audio-bad-wav", f"has {wav.getsampwidth()}-byte samples")
             yield wav
-    except FileNotFoundError as err:
-        raise PromptError("prompt-missing", f"no WAV file at {path}") from err
-    except (wave.Error, EOFError, ValueError, OSError) as err:
-        raise PromptError("prompt-bad-wav", f"{path} is not a PCM WAV file: {err}") from err
+    except (wave.Error, EOFError, ValueError) as err:
+        raise AudioError("audio-bad-wav", f"is not a PCM WAV file: {err}") from err
 
 
 def _pcm_to_int16(raw: bytes, width: int) -> Samples:

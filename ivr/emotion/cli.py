@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.frames import AudioClip
-from ivr.audio.wav import read_wav
 from ivr.config import Settings
 from ivr.emotion import prosody
 from ivr.emotion.policy import DEFAULT_POLICY, decide
 from ivr.emotion.scorer import CueScorer
 from ivr.emotion.types import TurnInput
+from ivr.telephony.prompt_files import read_wav
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace, out: Any) -> int:

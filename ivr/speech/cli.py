@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.frames import AudioClip
-from ivr.audio.wav import read_wav
 from ivr.config import Settings
 from ivr.speech.engines import load_recognizer, make_pool
 from ivr.speech.settings import SpeechLanguage
+from ivr.telephony.prompt_files import read_wav
 
 
 def cmd_transcribe(settings: Settings, args: argparse.Namespace, out: Any) -> int:

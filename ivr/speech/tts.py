@@ -51,15 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.audio.wav import (
-    TELEPHONY_RATE,
-    read_wav,
-    read_wav_format,
-    to_telephony,
-    write_file_atomically,
-    write_wav,
-)
+from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
+from ivr.telephony.prompt_files import read_wav, read_wav_format, write_file_atomically, write_wav
 
 _LOG = logging.getLogger(__name__)
 

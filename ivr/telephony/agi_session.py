@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from ivr.audio.frames import AudioChunk, AudioClip
-from ivr.audio.wav import read_wav
 from ivr.errors import AgiError, CallHangup, PromptError
 from ivr.telephony import agi_protocol as proto
 from ivr.telephony.call import (
@@ -29,6 +28,7 @@ from ivr.telephony.call import (
     RecordResult,
     clamp_priority,
 )
+from ivr.telephony.prompt_files import read_wav
 from ivr.telephony.settings import AgiSettings
 
 _LOG = logging.getLogger(__name__)

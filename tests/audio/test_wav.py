@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.audio.wav import read_wav, read_wav_format, resample, to_telephony, write_wav
+from ivr.audio.wav import resample, to_telephony
 from ivr.errors import PromptError
+from ivr.telephony.prompt_files import read_wav, read_wav_format, write_wav
 
 
 def _tone(rate: int, seconds: float, hz: float = 440.0, level: float = 12000.0) -> np.ndarray:

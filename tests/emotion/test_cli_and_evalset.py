@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr.audio.wav import write_wav
 from ivr.cli import main
 from ivr.emotion.evalset import CALM, DISTRESSED, speak
 from ivr.emotion.evaluation import evaluate
+from ivr.telephony.prompt_files import write_wav
 
 
 def test_score_json_from_text(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

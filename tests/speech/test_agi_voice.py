@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from ivr.app import Hotline, prepare
-from ivr.audio.wav import write_wav
 from ivr.config import load_settings
 from ivr.errors import ConfigError
 from ivr.store.models import TurnRow
+from ivr.telephony.prompt_files import write_wav
 from ivr.testing.agi_peer import CallerScript, Speak, run_call
 from ivr.testing.speech_audio import espeak, silence
 

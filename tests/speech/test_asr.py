@@ -27,7 +27,7 @@ async def test_whisper_on_real_telephone_speech(whisper: Any) -> None:
     wav = ASTERISK_SOUNDS / "agent-pass.wav"
     if not wav.exists():
         pytest.skip("asterisk-core-sounds-en-wav is not installed")
-    from ivr.audio.wav import read_wav
+    from ivr.telephony.prompt_files import read_wav
 
     samples, rate = read_wav(wav)
     result = await whisper.recognize(AudioClip(samples, rate))

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.audio.wav import read_wav
 from ivr.errors import ConfigError, PromptError
 from ivr.speech.tts import PromptAudio, PromptRenderer
+from ivr.telephony.prompt_files import read_wav
 
 VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
 ASTERISK_DIR = "/var/lib/asterisk/sounds/hotline"

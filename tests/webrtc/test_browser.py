@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.audio.wav import write_wav
+from ivr.telephony.prompt_files import write_wav
 from ivr.testing.speech_audio import espeak
 
 pytest.importorskip("playwright.async_api")

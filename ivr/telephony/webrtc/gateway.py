@@ -24,11 +24,12 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ivr.audio.frames import Samples
-from ivr.audio.wav import read_wav, resample
+from ivr.audio.wav import resample
 from ivr.config import WebRtcSettings
 from ivr.errors import CallHangup, IvrError, PromptError
 from ivr.logs import CALL_ID
 from ivr.telephony.call import CallHandler, CallInfo, Prompt
+from ivr.telephony.prompt_files import read_wav
 from ivr.telephony.webrtc.call import WebRtcCall
 from ivr.telephony.webrtc.events import caller_event
 from ivr.telephony.webrtc.ice import restrict_ice
