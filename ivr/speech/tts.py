@@ -6,30 +6,7 @@ runs in one dedicated worker process (spawned: no inherited threads or locks), o
 time; a thread of the server converts the worker's 22,050 Hz output to 8 kHz. The event loop
 only waits, and every render has a timeout.
 
-pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
-
-* It runs espeak-ng in AUDIO_OUTPUT_RETRIEVAL mode, which is asynchronous: espeak's own
-  thread synthesizes, writes the WAV from a callback, and applies the queued rate. But
-  ``runAndWait`` can return before the prompt is written (always on an engine's first run),
-  and it starts with a ``stop()`` that, if espeak is still busy, cancels the new prompt at
-  once: about 3 back-to-back renders in 1,000 came out empty. The worker waits for espeak
-  to go idle before and after ``runAndWait`` (0 bad in 10,000), which also keeps a voice
-  change from racing a running synthesis.
-* Its ``Synth`` tells espeak the text is ``len(text) * 10`` bytes long, and espeak copies
-  that many: a heap over-read that segfaults on texts of about 100 kB. The worker swaps in
-  a ``Synth`` that passes the true size.
-* A failing ``setProperty`` (an unknown voice, say) does not raise: the engine reports it on
-  its ``error`` topic and keeps the previous voice, so a Mandarin prompt would quietly come
-  out in English. The worker listens on ``error`` and checks the voice after each render.
-* Its voice ids are espeak identifiers in lower case (``gmw/en-us``, ``sit/cmn``), not the
-  names ``espeak-ng -v`` takes (``en-us``, ``cmn``); :func:`_voice_id` maps one to the other.
-* ``getProperty("rate")`` is unreliable (its ctypes prototype of ``espeak_GetParameter``
-  lacks the ``current`` argument): the rate is set, never read back.
-* ``save_to_file`` prints "Audio saved to ..." on stdout; the worker swallows it.
-* Audio is gathered by ``bytes +=``, so render time grows with the square of the length:
-  ~15 ms for a 4 s prompt, 1.4 s for 5 minutes, 2 minutes for an hour.
-* Nothing in it has a timeout: the server kills a worker whose job outlives
-  ``render_timeout`` and starts a new one, as it does after any failed job.
+The worker process and the pyttsx3 quirks it works around: :mod:`ivr.speech.tts_worker`.
 """
 
 from __future__ import annotations
@@ -37,15 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import json
 import logging
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +26,7 @@ from typing import Any
 
 from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
+from ivr.speech.tts_worker import TtsWorker
 from ivr.telephony.prompt_files import read_wav, read_wav_format, write_file_atomically, write_wav
 
 _LOG = logging.getLogger(__name__)
@@ -105,7 +79,7 @@ class PromptRenderer:
         self._render_timeout = render_timeout
         self.render_count = 0
         """Renders this renderer has done (cache hits excluded); for metrics and tests."""
-        self._worker: _Worker | None = None
+        self._worker: TtsWorker | None = None
         self._worker_lock = asyncio.Lock()  # one job in the worker at a time
         self._scratch = self._dir / f".render-{os.getpid()}.wav"  # unique per server process
         self._key_locks = _KeyedLocks()
@@ -213,7 +187,7 @@ class PromptRenderer:
         for attempt in (1, 2):
             if self._closed:
                 raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
-            worker = self._worker = self._worker or _Worker()
+            worker = self._worker = self._worker or TtsWorker()
             try:
                 # The first submit starts the process (fork+exec): off the loop, and
                 # outside the timeout so that a timed-out job always has a pid to kill.
@@ -257,31 +231,6 @@ class PromptRenderer:
             duration=samples / TELEPHONY_RATE,
             samples=samples,
         )
-
-
-class _Worker:
-    """The one process that owns the pyttsx3 engine; replaced when anything goes wrong."""
-
-    def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_engine,
-        )
-
-    @property
-    def pid(self) -> int | None:
-        # No public way before Python 3.14 (kill_workers); typeshed declares _processes.
-        return next(iter(self._pool._processes or {}), None)
-
-    def submit(self, text: str, voice: str, rate: int, out: Path) -> Future[str]:
-        return self._pool.submit(_render_in_worker, text, voice, rate, str(out))
-
-    async def stop(self, *, kill: bool) -> None:
-        if kill and (pid := self.pid) is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
 
 
 class _KeyedLocks:
@@ -332,89 +281,3 @@ def _add_to_index(index: Path, key: str, entry: dict[str, Any]) -> None:
         write_file_atomically(index, text.encode())
     except OSError as err:
         _LOG.warning("could not update %s: %s", index, err)
-
-
-# In the worker process ------------------------------------------------------------
-_ENGINE: Any = None  # the worker's one pyttsx3 engine; None in the server process
-_ESPEAK: Any = None  # pyttsx3's ctypes binding of libespeak-ng
-_ENGINE_ERRORS: list[BaseException] = []
-_VOICE_IDS: dict[str, str] = {}
-
-
-def _start_engine() -> None:
-    """Worker initializer: create the pyttsx3 engine, once per process."""
-    global _ENGINE, _ESPEAK
-    import pyttsx3  # only the worker loads espeak-ng
-    from pyttsx3.drivers import _espeak
-
-    _espeak.Synth = _synth_with_true_size  # the driver looks it up on each call
-    _ESPEAK = _espeak
-    _ENGINE = pyttsx3.init("espeak")
-    _ENGINE.connect("error", _on_engine_error)
-
-
-def _synth_with_true_size(
-    text: str | bytes,
-    position: int = 0,
-    position_type: int = 1,  # POS_CHARACTER
-    end_position: int = 0,
-    flags: int = 0,
-    user_data: Any = None,
-) -> int:
-    """pyttsx3's ``_espeak.Synth``, but telling espeak the real size of the text."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    size = len(data) + 1  # with the NUL that ctypes appends
-    return int(
-        _ESPEAK.cSynth(data, size, position, position_type, end_position, flags, None, user_data)
-    )
-
-
-def _on_engine_error(name: object = None, exception: BaseException | None = None) -> None:
-    _ENGINE_ERRORS.append(exception or RuntimeError("pyttsx3 reported an error"))
-
-
-def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
-    """Worker job: speak ``text`` into ``out`` as 22,050 Hz WAV; return ``out``."""
-    voice_id = _voice_id(voice)
-    Path(out).unlink(missing_ok=True)  # an abandoned job's file must not pass for ours
-    _ENGINE_ERRORS.clear()
-    _ENGINE.setProperty("voice", voice_id)
-    _ENGINE.setProperty("rate", rate)
-    _ENGINE.save_to_file(text, out)
-    _wait_until_espeak_idle()  # else runAndWait may cancel this prompt (module docstring)
-    with contextlib.redirect_stdout(io.StringIO()):
-        _ENGINE.runAndWait()
-        _wait_until_espeak_idle()  # the WAV is written on espeak's thread
-    try:
-        if _ENGINE_ERRORS:
-            raise RuntimeError(f"pyttsx3 reported {_ENGINE_ERRORS[0]!r}")
-        if (selected := _ENGINE.getProperty("voice")) != voice_id:
-            raise RuntimeError(f"asked espeak-ng for voice {voice_id}, it used {selected}")
-        if not Path(out).is_file():
-            raise RuntimeError("pyttsx3 finished without writing any audio")
-    except RuntimeError:
-        Path(out).unlink(missing_ok=True)
-        raise
-    return out
-
-
-def _wait_until_espeak_idle() -> None:
-    # espeak_Synchronize does the same with 20 ms sleeps; the server enforces the timeout.
-    while _ESPEAK.IsPlaying():
-        time.sleep(0.001)
-
-
-def _voice_id(voice: str) -> str:
-    """pyttsx3's id of an espeak-ng voice: 'en-us' -> 'gmw/en-us', 'cmn' -> 'sit/cmn'."""
-    wanted = voice.lower()
-    if wanted not in _VOICE_IDS:
-        voices = _ENGINE.getProperty("voices")
-        matches = (
-            [v.id for v in voices if v.id == wanted]
-            + [v.id for v in voices if v.id.rsplit("/", 1)[-1] == wanted]
-            + [v.id for v in voices if wanted in (lang.lower() for lang in v.languages or ())]
-        )
-        if not matches:
-            raise LookupError(f"espeak-ng has no voice {voice!r} (see `espeak-ng --voices`)")
-        _VOICE_IDS[wanted] = matches[0]
-    return _VOICE_IDS[wanted]
