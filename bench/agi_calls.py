@@ -26,7 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ivr.testing.agi_peer import CallerScript, run_call
+from ivr.testing.agi_peer import run_call
+from ivr.testing.agi_script import CallerScript
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [(("1", "3"), "card_services"), (("1", "0"), "customer_service"),

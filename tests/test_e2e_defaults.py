@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 
 from ivr.flow.settings import DialplanSettings
-from ivr.testing.agi_peer import CallerScript, PeerResult, run_call
+from ivr.testing.agi_peer import PeerResult, run_call
+from ivr.testing.agi_script import CallerScript
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("IVR_TEST_PG_URL")

@@ -13,7 +13,8 @@ import pytest
 from ivr.app import Hotline, prepare
 from ivr.config import load_settings
 from ivr.recording.keys import Keyring
-from ivr.testing.agi_peer import CallerScript, run_call
+from ivr.testing.agi_peer import run_call
+from ivr.testing.agi_script import CallerScript
 from ivr.testing.mixmonitor import dtmf_tone
 
 from .helpers import wav_samples

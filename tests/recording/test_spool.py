@@ -13,7 +13,8 @@ import pytest
 from ivr.app import Hotline
 from ivr.config import Settings
 from ivr.store.models import RecordingRow
-from ivr.testing.agi_peer import CallerScript, PeerResult, run_call
+from ivr.testing.agi_peer import PeerResult, run_call
+from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
 
 from .helpers import speechlike, write_wav

@@ -22,7 +22,8 @@ from ivr.config import load_settings
 from ivr.security.customers import CustomerRepository
 from ivr.security.demo import seed
 from ivr.security.pins import PinHasher
-from ivr.testing.agi_peer import CallerScript, run_call
+from ivr.testing.agi_peer import run_call
+from ivr.testing.agi_script import CallerScript
 
 ADA_PIN, WRONG_PIN, NEW_PHONE = "2580", "917364", "15559876543"
 STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.]+(\+00:00|Z)?|\"(at|seconds|until)\": [^,}]+")

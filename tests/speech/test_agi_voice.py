@@ -14,7 +14,8 @@ from ivr.config import load_settings
 from ivr.errors import ConfigError
 from ivr.store.models import TurnRow
 from ivr.telephony.prompt_files import write_wav
-from ivr.testing.agi_peer import CallerScript, Speak, run_call
+from ivr.testing.agi_peer import run_call
+from ivr.testing.agi_script import CallerScript, Speak
 from ivr.testing.speech_audio import espeak, silence
 
 PLAN = """\

@@ -20,7 +20,8 @@ from ivr.config import Settings
 from ivr.store.db import make_engine
 from ivr.store.repo import CallQueries
 from ivr.store.writer import CallRecorder, EventWriter
-from ivr.testing.agi_peer import CallerScript, PeerResult, run_call
+from ivr.testing.agi_peer import PeerResult, run_call
+from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
 from ivr.testing.tcp_relay import TcpRelay
 

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from ivr.app import Hotline
-from ivr.testing.agi_peer import CallerScript, PeerResult, run_call, send_raw
+from ivr.testing.agi_peer import PeerResult, run_call, send_raw
+from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
 from ivr.testing.web_harness import PASSWORD, login
 from ivr.web.users import UserRepository

@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 
 from ivr.app import Hotline
-from ivr.testing.agi_peer import CallerScript, PeerResult, run_call
+from ivr.testing.agi_peer import PeerResult, run_call
+from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from ivr.app import Hotline
-from ivr.testing.agi_peer import CallerScript, PeerResult, parse_args, run_call
+from ivr.testing.agi_peer import PeerResult, run_call
+from ivr.testing.agi_script import CallerScript
+from ivr.testing.agi_wire import parse_args
 from ivr.testing.server import server_settings
 
 AGENT_WITHIN = 45.0  # seconds from answer to the transfer to an agent

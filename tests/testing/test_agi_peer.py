@@ -19,15 +19,8 @@ from typing import Any
 
 import pytest
 
-from ivr.testing.agi_peer import (
-    CallerScript,
-    HangUp,
-    PeerResult,
-    Press,
-    Silence,
-    run_call,
-    send_raw,
-)
+from ivr.testing.agi_peer import PeerResult, run_call, send_raw
+from ivr.testing.agi_script import CallerScript, HangUp, Press, Silence
 
 READ = "<read one more line>"  # a dialogue step that sends nothing and reads a line
 
