@@ -35,8 +35,7 @@ from ivr.store.instances import close_left_open as close_calls_left_open
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
-from ivr.telephony.call import Call, Prompt
-from ivr.telephony.webrtc.call import WebRtcCall
+from ivr.telephony.call import Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
 from ivr.web.softphone import Softphone
@@ -137,7 +136,7 @@ class Hotline:
             default_language=settings.dialplans.default_language,
             apology=settings.dialplans.apology,
             verifier=make_verifier(settings.security, self.engine, settings.var_dir),
-            recordings=self._recording_for if self.recording.enabled else None,
+            recordings=self.recording.for_call if self.recording.enabled else None,
         )
         self.platform = make_platform(settings.platform, self.engine)
         self.runner.platform = self.platform
@@ -159,11 +158,6 @@ class Hotline:
     def _call_log(self, call_id: str) -> Any:
         log = CallRecorder(self.writer, call_id)
         return self.webrtc.feed(call_id, log) if self.webrtc is not None else log
-
-    def _recording_for(self, call: Call, log: Any) -> Any:
-        # WebRTC calls are recorded as they happen, sealed chunk by chunk.
-        frames = call.record_to if isinstance(call, WebRtcCall) else None
-        return self.recording.for_call(call, log, frames)
 
     async def _busy_prompt(self, language: str) -> Prompt:
         busy = self.settings.webrtc.busy_message

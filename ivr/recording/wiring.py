@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,8 +28,7 @@ from ivr.recording.keys import Keyring
 from ivr.recording.spool import SpoolSealer, failure_text
 from ivr.recording.store import RecordingStore
 from ivr.store.writer import CallRecorder, EventWriter
-from ivr.telephony.agi import AgiCall
-from ivr.telephony.call import Call
+from ivr.telephony.call import Call, FrameRecordedCall, MixMonitorCall
 
 _LOG = logging.getLogger(__name__)
 ALERT_SEQ = 1_000_000
@@ -106,26 +105,26 @@ class RecordingService:
             note += f": move {key.id}.key to the replay host; this server needs only the .pub"
         return note
 
-    def for_call(self, call: Call, log: CallLog,
-                 frames: Callable[[FrameRecording], None] | None = None) -> CallRecording:
-        """The runner's ``recordings`` factory. FastAGI calls are recorded by MixMonitor;
-        a transport that streams audio passes ``frames``, which connects the call's audio
-        to a :class:`FrameRecording`. Whatever the kind, recording trouble is an alert
-        (counted) and never fails the call (:class:`GuardedRecording`)."""
+    def for_call(self, call: Call, log: CallLog) -> CallRecording:
+        """The runner's ``recordings`` factory, by ``call.caps.recording``: ``mixmonitor``
+        (FastAGI: Asterisk records into the spool), ``frames`` (the call's audio goes to a
+        :class:`FrameRecording`) or ``none``. Whatever the kind, recording trouble is an
+        alert (counted) and never fails the call (:class:`GuardedRecording`)."""
         counted = CountedAlerts(log, self._count)
         call_id = call.info.call_id
         recording: CallRecording
-        if isinstance(call, AgiCall):
+        mode = call.caps.recording
+        if mode == "mixmonitor":
             self.sealer.track(call_id)  # its segments stay put until it has ended
             recording = MixMonitorRecording(
-                call, call_id, counted, keyring=self.keyring,
+                cast(MixMonitorCall, call), call_id, counted, keyring=self.keyring,
                 spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
                 recording_id=uuid.uuid4().hex, ready=self.capture_ready,
                 details=_call_details(call), on_finished=lambda: self.sealer.release(call_id))
-        elif frames is not None:
+        elif mode == "frames":
             streamed = FrameRecording(self.store, call_id, counted,
                                       ready=functools.partial(self.call_written, call_id))
-            frames(streamed)
+            cast(FrameRecordedCall, call).record_to(streamed)
             recording = streamed
         else:
             return NotRecorded()
@@ -174,7 +173,7 @@ class RecordingService:
             self._count(code)
 
 
-def _call_details(call: AgiCall) -> dict[str, Any]:
+def _call_details(call: Call) -> dict[str, Any]:
     """What the manifest keeps to rebuild the call's row should it never be written."""
     info = call.info
     return {"caller": info.caller, "caller_name": info.caller_name, "dialed": info.dialed,

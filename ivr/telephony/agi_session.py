@@ -37,7 +37,8 @@ _LOG = logging.getLogger(__name__)
 class AgiCall:
     """One FastAGI session. Commands run one at a time; replies are read line by line."""
 
-    caps = CallCapabilities(dtmf=True, transfer=True, streaming_audio=False, record=True)
+    caps = CallCapabilities(dtmf=True, transfer=True, streaming_audio=False, record=True,
+                            recording="mixmonitor")
 
     def __init__(
         self,

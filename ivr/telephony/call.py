@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ivr.audio.frames import AudioChunk, AudioClip
 
@@ -30,6 +30,10 @@ class CallInfo:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+RecordingMode = Literal["none", "mixmonitor", "frames"]
+"""How a transport's calls are recorded (see :attr:`CallCapabilities.recording`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallCapabilities:
     """What a transport can do; the engine checks these, never ``hasattr``."""
@@ -41,6 +45,10 @@ class CallCapabilities:
     (speech barge-in)."""
     record: bool = False
     """``record()`` records one caller turn (turn-based transports such as FastAGI)."""
+    recording: RecordingMode = "none"
+    """How the whole call is recorded: ``mixmonitor`` (Asterisk records the channel; the
+    call is a :class:`MixMonitorCall`), ``frames`` (the call mixes both directions into a
+    sink; it is a :class:`FrameRecordedCall`) or ``none`` (not recorded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +159,26 @@ class Call(Protocol):
 
     async def set_outcome(self, outcome: str, queue: str | None) -> None:
         """Tell the transport how the call ended (AGI: channel variables for the dialplan)."""
+        ...
+
+
+class MixMonitorCall(Call, Protocol):
+    """A call whose ``caps.recording`` is ``mixmonitor``: it runs dialplan applications."""
+
+    async def exec_app(self, app: str, args: str = "") -> int | None: ...
+
+
+class FrameSink(Protocol):
+    """Where a call's mixed audio goes (the recording service's frame recorder)."""
+
+    async def write(self, frame: bytes) -> None: ...
+
+
+class FrameRecordedCall(Call, Protocol):
+    """A call whose ``caps.recording`` is ``frames``."""
+
+    def record_to(self, sink: FrameSink) -> None:
+        """Mix both directions of the call into ``sink`` from now on."""
         ...
 
 

@@ -23,6 +23,7 @@ from ivr.telephony.call import (
     CallCapabilities,
     CallInfo,
     DtmfResult,
+    FrameSink,
     PlayResult,
     Prompt,
     QueueTarget,
@@ -45,16 +46,11 @@ class PromptLoader(Protocol):
     async def samples(self, prompt: Prompt) -> Samples: ...
 
 
-class FrameSink(Protocol):
-    """Where the mixed call audio goes (a :class:`~ivr.recording.capture.FrameRecording`)."""
-
-    async def write(self, frame: bytes) -> None: ...
-
-
 class WebRtcCall:
     """One browser or ``ivr call`` caller."""
 
-    caps = CallCapabilities(dtmf=True, transfer=True, streaming_audio=True, record=False)
+    caps = CallCapabilities(dtmf=True, transfer=True, streaming_audio=True, record=False,
+                            recording="frames")
 
     def __init__(self, info: CallInfo, loader: PromptLoader, *, send: Callable[[str], None],
                  hold_seconds: float = 0.0) -> None:
