@@ -13,13 +13,15 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ivr.errors import IvrError
+from ivr.events import EventKind
 from ivr.flow import schema
 from ivr.flow.confirm import ask_yes_no
+from ivr.flow.context import NodeContext, Outcome
 from ivr.platform.api import ActionRequest, ActionResult, Platform
 from ivr.speech.say import render
 
 if TYPE_CHECKING:
-    from ivr.flow.engine import FlowEngine, Outcome
+    from ivr.flow.voice import VoiceConfig
 
 _LOG = logging.getLogger(__name__)
 LEVELS = {"none": 0, "basic": 1, "strong": 2}
@@ -43,17 +45,18 @@ def say_text(template: dict[str, str], variables: dict[str, Any], language: str)
         return render(re.sub(r"\{(\w+):\w+\}", r"{\1}", template[language]), variables, language)
 
 
-async def run_action(engine: FlowEngine, node_id: str, spec: schema.Action,
-                     platform: Platform | None) -> str | Outcome:
-    variables = engine.state.variables
+async def run_action(ctx: NodeContext, node_id: str, spec: schema.Action,
+                     platform: Platform | None, voice: VoiceConfig | None = None
+                     ) -> str | Outcome:
+    variables = ctx.state.variables
     level = str(variables.get("verified_level", "none"))
     if LEVELS.get(level, 0) < LEVELS[spec.requires]:
-        engine.events.event("action", node=node_id, action=spec.do, outcome="unverified")
-        return spec.unverified or spec.failed or engine._fallback(None)
+        ctx.events.event(EventKind.ACTION, node=node_id, action=spec.do, outcome="unverified")
+        return spec.unverified or spec.failed or ctx.fallback(None)
     if spec.read_back is not None and not await ask_yes_no(
-            engine, node_id, say_text(spec.read_back, variables, engine.state.language)):
-        engine.events.event("action", node=node_id, action=spec.do, outcome="declined")
-        return spec.declined or spec.failed or engine._fallback(None)
+            ctx, voice, node_id, say_text(spec.read_back, variables, ctx.language)):
+        ctx.events.event(EventKind.ACTION, node=node_id, action=spec.do, outcome="declined")
+        return spec.declined or spec.failed or ctx.fallback(None)
     request = ActionRequest(spec.do, request_params(spec, variables),
                             customer_id=variables.get("customer_id") or None,
                             call_id=str(variables.get("call_id", "")))
@@ -65,17 +68,16 @@ async def run_action(engine: FlowEngine, node_id: str, spec: schema.Action,
     except (IvrError, TimeoutError) as err:
         code = err.code if isinstance(err, IvrError) else "platform-timeout"
         _LOG.warning("%s: action %s on node %s", code, spec.do, node_id)
-        engine.events.event("action", node=node_id, action=spec.do, outcome="unavailable",
-                            code=code)
-        return spec.unavailable or spec.failed or engine._fallback(None)
+        ctx.events.event(EventKind.ACTION, node=node_id, action=spec.do, outcome="unavailable",
+                         code=code)
+        return spec.unavailable or spec.failed or ctx.fallback(None)
     for name, value in result.values.items():
         variables[f"{spec.into}_{name}"] = value
     variables[f"{spec.into}_outcome"] = result.outcome
-    engine.events.event("action", node=node_id, action=spec.do, outcome=result.outcome,
-                        values=sorted(result.values))
+    ctx.events.event(EventKind.ACTION, node=node_id, action=spec.do, outcome=result.outcome,
+                     values=sorted(result.values))
     if result.outcome == "ok":
         if spec.say is not None:
-            await engine._say(node_id, {engine.state.language: say_text(
-                spec.say, variables, engine.state.language)})
+            await ctx.say(node_id, {ctx.language: say_text(spec.say, variables, ctx.language)})
         return spec.ok
-    return spec.outcomes.get(result.outcome) or spec.failed or engine._fallback(None)
+    return spec.outcomes.get(result.outcome) or spec.failed or ctx.fallback(None)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ivr.events import EventKind
 from ivr.flow import schema
 from ivr.flow.confirm import ask_yes_no
 from ivr.speech.listening import Heard
@@ -48,42 +49,43 @@ def choices_for(ask: schema.Ask, phrases: dict[str, list[str]]) -> dict[str, lis
 
 
 async def route(voice: VoiceQuestions, node_id: str, ask: schema.Ask, heard: Heard,
-                choices: Mapping[str, Sequence[str]]) -> tuple[str | None, str]:
-    """(target node or None, ``match``/``no_match``) for a spoken answer to an open question."""
-    engine, lang = voice.engine, voice.language
+                choices: Mapping[str, Sequence[str]]) -> tuple[str | None, EventKind]:
+    """(target node, ``speech``) or (None, ``no_input``/``no_match``) for a spoken answer to
+    an open question."""
+    ctx, lang = voice.ctx, voice.language
     t = heard.transcript
     if t is None or t.empty:
-        return None, "no_input"
+        return None, EventKind.NO_INPUT
     if not voice._confident(heard):
-        return None, "no_match"
+        return None, EventKind.NO_MATCH
     try:
         async with asyncio.timeout(voice.config.intent_timeout):
             match = await asyncio.to_thread(voice.config.understander.match, t.text, choices,
                                             lang, ask.dtmf)
     except TimeoutError:
-        engine.events.event("intent_error", node=node_id, code="nlu-timeout")
-        return None, "no_match"
+        ctx.events.event(EventKind.INTENT_ERROR, node=node_id, code="nlu-timeout")
+        return None, EventKind.NO_MATCH
     if match is None:
-        engine.events.event("intent", node=node_id, intent="unknown", band="reject")
-        return None, "no_match"
+        ctx.events.event(EventKind.INTENT, node=node_id, intent="unknown", band="reject")
+        return None, EventKind.NO_MATCH
     if match.choice not in ask.intents:  # a phrase or a spoken key ("press one")
-        return match.choice, "match"
+        return match.choice, EventKind.SPEECH
     reject, confirm = bands(voice, ask, lang)
     band = "accept" if match.score >= confirm else "confirm" if match.score >= reject else \
         "reject"
-    engine.events.event("intent", node=node_id, intent=match.choice,
+    ctx.events.event(EventKind.INTENT, node=node_id, intent=match.choice,
                         confidence=round(match.score, 3), band=band,
                         entities=sorted(match.entities))
     if band == "reject":
-        return None, "no_match"
-    if band == "confirm" and not await ask_yes_no(engine, node_id,
+        return None, EventKind.NO_MATCH
+    if band == "confirm" and not await ask_yes_no(ctx, voice.config, node_id,
                                                   confirm_text(ask, match.choice, lang)):
-        return None, "no_match"
-    engine.state.variables["intent"] = match.choice
+        return None, EventKind.NO_MATCH
+    ctx.state.variables["intent"] = match.choice
     for name in ENTITY_VARS:
         if name in match.entities:
-            engine.state.variables[name] = match.entities[name]
-    return ask.intents[match.choice], "match"
+            ctx.state.variables[name] = match.entities[name]
+    return ask.intents[match.choice], EventKind.SPEECH
 
 
 def bands(voice: VoiceQuestions, ask: schema.Ask, lang: str) -> tuple[float, float]:

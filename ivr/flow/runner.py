@@ -11,21 +11,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from ivr.emotion.types import EmotionScorer
 from ivr.errors import CallHangup, IvrError
-from ivr.flow.engine import (
-    EventSink,
-    FlowEngine,
-    Outcome,
-    PromptSource,
-    PublishedPlan,
-    RecordingControl,
-)
-from ivr.flow.verify import Verifier
+from ivr.events import CallLog, EventKind
+from ivr.flow.engine import FlowEngine, Outcome, PromptSource, PublishedPlan
 from ivr.flow.voice import VoiceConfig
 from ivr.platform.api import Platform
+from ivr.recording.api import CallRecording
+from ivr.security.api import Verifier
 from ivr.telephony.call import Call, QueueTarget
 
 _LOG = logging.getLogger(__name__)
@@ -33,26 +28,6 @@ _LOG = logging.getLogger(__name__)
 
 class PlanLookup(Protocol):
     def get(self, dialplan_id: str) -> PublishedPlan | None: ...
-
-
-class CallLog(EventSink, Protocol):
-    """Where one call's row and events go."""
-
-    def start(self, **values: Any) -> None: ...
-
-    def update(self, **values: Any) -> None: ...
-
-
-class CallRecording(RecordingControl, Protocol):
-    """One call's recording: started once answered, finished whatever the outcome.
-
-    ``start`` must not raise for a recording problem: the call goes on unrecorded (the
-    implementation raises its own alert event), it never fails because of the recording.
-    """
-
-    async def start(self) -> None: ...
-
-    async def finish(self) -> None: ...
 
 
 class CallStats(Protocol):
@@ -96,11 +71,11 @@ class CallRunner:
         straight to the default queue with ``code`` (no flow, no prompt: the cheap path)."""
         log = self._begin(call, None)
         started = time.perf_counter()
-        log.event("error", code=code, message="no capacity for another call")
+        log.event(EventKind.ERROR, code=code, message="no capacity for another call")
         try:
             outcome = await self._to_default_queue(call, log, code)
         except CallHangup:
-            log.event("caller_hung_up")
+            log.event(EventKind.CALLER_HUNG_UP)
             outcome = Outcome("abandoned", error_code=code)
         self._end(call, log, outcome, started)
 
@@ -116,7 +91,7 @@ class CallRunner:
         return log
 
     def _end(self, call: Call, log: CallLog, outcome: Outcome, started: float) -> None:
-        log.event("call_ended", outcome=outcome.outcome, queue=outcome.queue,
+        log.event(EventKind.CALL_ENDED, outcome=outcome.outcome, queue=outcome.queue,
                   error=outcome.error_code, seconds=round(time.perf_counter() - started, 3))
         log.update(ended_at=datetime.now(UTC), outcome=outcome.outcome, queue=outcome.queue,
                    priority=outcome.priority, error_code=outcome.error_code)
@@ -156,7 +131,7 @@ class CallRunner:
                 await call.set_outcome("queued", outcome.queue)
             return outcome
         except CallHangup:
-            log.event("caller_hung_up")
+            log.event(EventKind.CALLER_HUNG_UP)
             await self._tell_transport(call, "abandoned")
             return Outcome("abandoned")
         except IvrError as err:
@@ -175,7 +150,7 @@ class CallRunner:
                          message: str) -> Outcome:
         """Say sorry and hand the caller to the default queue, as far as the channel allows."""
         _LOG.error("%s: %s", code, message)
-        log.event("error", code=code, message=message[:500])
+        log.event(EventKind.ERROR, code=code, message=message[:500])
         try:
             text = self.apology.get(language) or next(iter(self.apology.values()))
             try:
@@ -189,7 +164,7 @@ class CallRunner:
         except CallHangup:
             # The channel went away while we apologised: Asterisk's dialplan (AGISTATUS)
             # takes it from here; for us the call failed.
-            log.event("channel_gone")
+            log.event(EventKind.CHANNEL_GONE)
             return Outcome("failed", error_code=code)
 
     async def _to_default_queue(self, call: Call, log: CallLog, code: str) -> Outcome:
@@ -202,7 +177,7 @@ class CallRunner:
         except IvrError as err:
             _LOG.error("%s: could not transfer after %s: %s", err.code, code, err.message)
             return Outcome("failed", error_code=code)
-        log.event("transfer", queue=self.default_queue, priority=0, reason=code)
+        log.event(EventKind.TRANSFER, queue=self.default_queue, priority=0, reason=code)
         return Outcome("queued", self.default_queue, 0, error_code=code)
 
     async def _tell_transport(self, call: Call, outcome: str) -> None:

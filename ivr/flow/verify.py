@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ivr.errors import IvrError
+from ivr.events import EventKind
 from ivr.flow import schema
 from ivr.security.api import ChangeResult, FactorResult, Verifier, VerifyContext
 
 if TYPE_CHECKING:
-    from ivr.flow.engine import FlowEngine, Outcome
+    from ivr.flow.context import NodeContext, Outcome
 
 _LOG = logging.getLogger(__name__)
 LEVELS = {"none": 0, "basic": 1, "strong": 2}
@@ -36,7 +37,7 @@ class _Unavailable(Exception):
 class _Step:
     """One run of a verify node on one call."""
 
-    engine: FlowEngine
+    flow: NodeContext
     node_id: str
     spec: schema.Verify
     ctx: VerifyContext
@@ -53,18 +54,18 @@ class _Step:
             _LOG.warning("%s: verification step failed: %s", err.code, err.message)
             raise _Unavailable(err.code) from err
 
-    def event(self, kind: str, **data: Any) -> None:
-        self.engine.events.event(kind, node=self.node_id, **data)
+    def event(self, kind: EventKind, **data: Any) -> None:
+        self.flow.events.event(kind, node=self.node_id, **data)
 
     async def keyed(self, prompt: dict[str, str], reprompt: dict[str, str] | None,
                     max_digits: int) -> tuple[str, bool]:
         """Secret digits, with the recording paused while they are keyed."""
-        engine = self.engine
-        timeout = self.spec.timeout or engine.plan.defaults.timeout
-        async with engine.recording.paused(self.node_id):
-            return await engine._ask_once(self.node_id, prompt, reprompt, "",
-                                          all_languages=False, max_digits=max_digits,
-                                          timeout=timeout, secret=True)
+        flow = self.flow
+        timeout = self.spec.timeout or flow.plan.defaults.timeout
+        async with flow.recording.paused(self.node_id):
+            return await flow.ask_once(self.node_id, prompt, reprompt, "",
+                                       all_languages=False, max_digits=max_digits,
+                                       timeout=timeout, secret=True)
 
     async def factor(self, factor: str, prompt: dict[str, str], lengths: tuple[int, int],
                      candidates: tuple[str, ...]) -> FactorResult | str:
@@ -76,13 +77,13 @@ class _Step:
             if no_input or not (digits.isdigit() and lo <= len(digits) <= hi):
                 # Mashed keys, a PIN too long or too short: not a guess, never reaches the
                 # checker, but it uses up one of this call's tries.
-                self.event("verify_input", factor=factor, attempt=attempt,
+                self.event(EventKind.VERIFY_INPUT, factor=factor, attempt=attempt,
                            problem="no_input" if no_input else "unusable")
                 reprompt = self.spec.prompts.wrong
                 continue
             result = await self.backend(self.verifier.check(self.ctx, candidates, factor, digits))
             del digits
-            self.event("verify_factor", factor=factor, outcome=result.outcome, attempt=attempt)
+            self.event(EventKind.VERIFY_FACTOR, factor=factor, outcome=result.outcome, attempt=attempt)
             if result.outcome == "ok":
                 self.factors.append(factor)
                 return result
@@ -91,30 +92,31 @@ class _Step:
             if result.outcome == "unavailable":
                 raise _Unavailable("verify-backend")
             reprompt = self.spec.prompts.wrong
-        self.event("verify_result", level=self.level(), outcome="failed", reason="attempts",
+        self.event(EventKind.VERIFY_RESULT, level=self.level(), outcome="failed", reason="attempts",
                    factor=factor)
         return self.spec.failed
 
     def locked(self, factor: str, result: FactorResult) -> str:
         until = result.locked_until.isoformat() if result.locked_until else None
-        self.event("verify_locked", factor=factor, until=until)
-        self.event("verify_result", level=self.level(), outcome="locked", factor=factor)
+        self.event(EventKind.VERIFY_LOCKED, factor=factor, until=until)
+        self.event(EventKind.VERIFY_RESULT, level=self.level(), outcome="locked", factor=factor)
         return self.spec.locked
 
     def level(self) -> str:
-        return str(self.engine.state.variables.get("verified_level", "none"))
+        return str(self.flow.state.variables.get("verified_level", "none"))
 
     def reach(self, level: str, customer_id: str) -> None:
-        self.engine.state.variables.update(verified_level=level, customer_id=customer_id)
+        self.flow.state.variables.update(verified_level=level, customer_id=customer_id)
 
     async def run(self) -> str:
-        spec, variables = self.spec, self.engine.state.variables
+        spec, variables = self.spec, self.flow.state.variables
         customer = variables.get("customer_id")
         if LEVELS[self.level()] < LEVELS["basic"] or not customer:
             ident = await self.backend(self.verifier.identify(self.ctx))
             self.factors.append("caller_id")
             if not ident.candidates:
-                self.event("verify_result", level="none", outcome="failed", reason=ident.reason)
+                self.event(EventKind.VERIFY_RESULT, level="none", outcome="failed",
+                           reason=ident.reason)
                 return spec.failed
             lengths = (4, 4) if spec.knowledge == "card_last4" else (8, 8)
             got = await self.factor(spec.knowledge, spec.prompts.knowledge, lengths,
@@ -133,7 +135,7 @@ class _Step:
                 return end
             self.reach("strong", customer)
         await self.backend(self.verifier.verified(self.ctx, customer, self.level(), self.factors))
-        self.event("verify_result", level=self.level(), outcome="verified",
+        self.event(EventKind.VERIFY_RESULT, level=self.level(), outcome="verified",
                    factors=list(self.factors))
         return spec.verified
 
@@ -144,10 +146,11 @@ class _Step:
                                     (customer,))
             return got if isinstance(got, str) else None
         if spec.strong == "pin" or prompts.otp is None:
-            self.event("verify_result", level=self.level(), outcome="failed", reason="no_pin")
+            self.event(EventKind.VERIFY_RESULT, level=self.level(), outcome="failed",
+                       reason="no_pin")
             return spec.failed
         sent = await self.backend(self.verifier.send_code(self.ctx, customer))
-        self.event("otp_sent" if sent.outcome == "sent" else "otp_not_sent",
+        self.event(EventKind.OTP_SENT if sent.outcome == "sent" else EventKind.OTP_NOT_SENT,
                    outcome=sent.outcome, **sent.detail)
         if sent.outcome in ("limited", "locked"):
             return self.locked("otp_send", sent)
@@ -157,51 +160,52 @@ class _Step:
         return got if isinstance(got, str) else None
 
 
-def _context(engine: FlowEngine) -> VerifyContext:
-    info = engine.call.info
+def _context(ctx: NodeContext) -> VerifyContext:
+    info = ctx.call.info
     return VerifyContext(call_id=info.call_id, channel=info.transport, caller=info.caller or "")
 
 
-async def run_verify(engine: FlowEngine, node_id: str, spec: schema.Verify) -> str:
+async def run_verify(ctx: NodeContext, node_id: str, spec: schema.Verify,
+                     verifier: Verifier | None) -> str:
     """The verify node: the next node id for the result."""
-    if LEVELS[str(engine.state.variables.get("verified_level", "none"))] >= LEVELS[spec.level]:
-        engine.events.event("verify_result", node=node_id, outcome="verified", already=True,
-                            level=engine.state.variables.get("verified_level", "none"))
+    if LEVELS[str(ctx.state.variables.get("verified_level", "none"))] >= LEVELS[spec.level]:
+        ctx.events.event(EventKind.VERIFY_RESULT, node=node_id, outcome="verified", already=True,
+                         level=ctx.state.variables.get("verified_level", "none"))
         return spec.verified
-    if engine.verifier is None:
-        engine.events.event("error", node=node_id, code="verify-unavailable",
-                            message="no verifier configured")
+    if verifier is None:
+        ctx.events.event(EventKind.ERROR, node=node_id, code="verify-unavailable",
+                         message="no verifier configured")
         return spec.unavailable or spec.failed
-    step = _Step(engine, node_id, spec, _context(engine), engine.verifier)
+    step = _Step(ctx, node_id, spec, _context(ctx), verifier)
     try:
         return await step.run()
     except _Unavailable as err:
-        step.event("verify_result", level=step.level(), outcome="unavailable", code=err.code)
+        step.event(EventKind.VERIFY_RESULT, level=step.level(), outcome="unavailable",
+                   code=err.code)
         return spec.unavailable or spec.failed
 
 
-async def run_change_phone(engine: FlowEngine, node_id: str,
-                           spec: schema.ChangePhone) -> str | Outcome:
+async def run_change_phone(ctx: NodeContext, node_id: str, spec: schema.ChangePhone,
+                           verifier: Verifier | None) -> str | Outcome:
     """The change_phone node: applied, sent to review, or refused."""
-    state = engine.state
+    state = ctx.state
     customer = state.variables.get("customer_id")
     new_phone = state.secrets.get(spec.new_phone) or state.variables.get(spec.new_phone)
-    if state.variables.get("verified_level") != "strong" or not customer or engine.verifier is None:
-        engine.events.event("risk_decision", node=node_id, action="change_phone",
-                            outcome="refused", reason="not_verified_strong")
+    if state.variables.get("verified_level") != "strong" or not customer or verifier is None:
+        ctx.events.event(EventKind.RISK_DECISION, node=node_id, action="change_phone",
+                         outcome="refused", reason="not_verified_strong")
         return spec.failed
     if not new_phone:
-        engine.events.event("risk_decision", node=node_id, action="change_phone",
-                            outcome="invalid", reason="no_number")
+        ctx.events.event(EventKind.RISK_DECISION, node=node_id, action="change_phone",
+                         outcome="invalid", reason="no_number")
         return spec.failed
     result = ChangeResult("unavailable")
     with contextlib.suppress(TimeoutError, IvrError):
         async with asyncio.timeout(10.0):
-            result = await engine.verifier.change_phone(_context(engine), str(customer),
-                                                        str(new_phone))
-    engine.events.event("risk_decision", node=node_id, action="change_phone",
-                        outcome=result.outcome, rules_fired=list(result.rules_fired),
-                        reasons=list(result.reasons))
+            result = await verifier.change_phone(_context(ctx), str(customer), str(new_phone))
+    ctx.events.event(EventKind.RISK_DECISION, node=node_id, action="change_phone",
+                     outcome=result.outcome, rules_fired=list(result.rules_fired),
+                     reasons=list(result.reasons))
     if result.reasons:
         state.variables["review_reasons"] = "; ".join(result.reasons)
     return {"applied": spec.changed, "review": spec.review}.get(result.outcome, spec.failed)

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ivr.events import EventKind
 from ivr.flow import intents, schema
+from ivr.flow.context import NodeContext, Outcome
+from ivr.flow.keypad import ask_keys, collect_keys
 from ivr.nlu.api import Understander
 from ivr.nlu.phrases import PhraseMatcher
 from ivr.speech.endpoint import EndpointConfig
@@ -26,7 +29,7 @@ from ivr.speech.numbers import parse_amount, parse_digits
 from ivr.speech.say import say_amount, say_digits
 
 if TYPE_CHECKING:
-    from ivr.flow.engine import FlowEngine, Outcome
+    from ivr.flow.distress import CallDistress
 
 ALL_KEYS = "0123456789*#"
 CONFIRM = {
@@ -57,13 +60,15 @@ class VoiceConfig:
 class VoiceQuestions:
     """The voice side of one engine (one call)."""
 
-    def __init__(self, engine: FlowEngine, config: VoiceConfig) -> None:
-        self.engine = engine
+    def __init__(self, ctx: NodeContext, config: VoiceConfig,
+                 distress: CallDistress | None = None) -> None:
+        self.ctx = ctx
         self.config = config
+        self.distress = distress
 
     @property
     def language(self) -> str:
-        return self.engine.state.language
+        return self.ctx.language
 
     def _usable(self, body: schema.Voice) -> bool:
         return self.config.listener.available(self.language)
@@ -83,22 +88,22 @@ class VoiceQuestions:
         out = []
         for text in (reprompt, prompt):
             if text is not None:
-                p = await self.engine._prompt(text)
-                self.engine.events.event("prompt", node=None, text=p.text, language=p.language)
+                p = await self.ctx.prompt(text)
+                self.ctx.events.event(EventKind.PROMPT, node=None, text=p.text, language=p.language)
                 out.append(p)
         return out
 
     def _turn(self, node_id: str, attempt: int, heard: Heard, result: str, **extra: Any) -> None:
         t = heard.transcript
-        self.engine.events.event(
-            "turn", node=node_id, attempt=attempt, mode=heard.mode, result=result,
+        self.ctx.events.event(
+            EventKind.TURN, node=node_id, attempt=attempt, mode=heard.mode, result=result,
             transcript=t.text if t else None, engine=t.engine if t else None,
             confidence=t.confidence if t else None, end_to_final_ms=heard.end_to_final_ms,
             decode_ms=round(t.decode_seconds * 1000, 1) if t else None,
             audio_seconds=t.audio_seconds if t else None, barged_in=heard.barged_in,
             language=self.language, error=heard.error, **extra)
-        if self.engine.distress is not None:
-            self.engine.distress.caller_turn(node_id, heard, extra.get("choice"))
+        if self.distress is not None:
+            self.distress.caller_turn(node_id, heard, extra.get("choice"))
 
     def _confident(self, heard: Heard) -> bool:
         t = heard.transcript
@@ -114,8 +119,7 @@ class VoiceQuestions:
             choices = intents.choices_for(ask, choices)
         if not choices or ask.all_languages or not self._usable(ask):
             return None
-        timeout, retries = self.engine._retry_settings(ask)
-        keys = "".join(ask.dtmf)
+        timeout, retries = self.ctx.retries(ask)
         # Every key is armed: a key that is no option must be heard (and re-prompted), not
         # silently dropped by Asterisk.
         options = ListenOptions(keys=ALL_KEYS, key_timeout=timeout, endpoint=self._endpoint(ask),
@@ -124,9 +128,9 @@ class VoiceQuestions:
         reprompt: dict[str, str] | None = None
         question, silent = ask.prompt, True
         for attempt in range(1, retries + 2):
-            pending, self.engine.state.pending_key = self.engine.state.pending_key, None
+            pending, self.ctx.state.pending_key = self.ctx.state.pending_key, None
             heard = Heard("dtmf", pending) if pending else await self.config.listener.ask(
-                self.engine.call, await self._prompts(reprompt, question), self.language,
+                self.ctx.call, await self._prompts(reprompt, question), self.language,
                 options)
             if heard.error:
                 self._turn(node_id, attempt, heard, "error")
@@ -138,43 +142,31 @@ class VoiceQuestions:
                 target, kind = self._choose(heard, ask, choices)
             self._turn(node_id, attempt, heard, "match" if target else kind, choice=target)
             if target is not None:
-                kind_done = "dtmf" if heard.mode == "dtmf" else "speech"
-                self.engine.events.event(kind_done, node=node_id, attempt=attempt, target=target,
+                kind_done = EventKind.DTMF if heard.mode == "dtmf" else EventKind.SPEECH
+                self.ctx.events.event(kind_done, node=node_id, attempt=attempt, target=target,
                                          **({"digits": heard.digits} if heard.digits else {}))
                 return target
-            self.engine.events.event(kind, node=node_id, attempt=attempt)
-            reprompt = getattr(ask, kind) or getattr(self.engine.plan.defaults, kind)
-            question, silent = ask.reprompt or ask.prompt, silent and kind == "no_input"
+            self.ctx.events.event(kind, node=node_id, attempt=attempt)
+            reprompt = self.ctx.reprompt(ask, kind)
+            question, silent = ask.reprompt or ask.prompt, silent and kind == EventKind.NO_INPUT
         if silent:  # the keypad menu again would only keep a silent caller from an agent
-            self.engine.events.event("retries_exhausted", node=node_id)
-            return self.engine._fallback(ask.fallback)
-        return await self._keypad_ask(node_id, ask, reprompt, keys, timeout)
+            return self.ctx.exhausted(node_id, ask.fallback)
+        self.ctx.events.event(EventKind.KEYPAD_FALLBACK, node=node_id)
+        target = await ask_keys(self.ctx, node_id, ask, ("keypad",), timeout=timeout,
+                                reprompt=reprompt, digits_in_misses=False)
+        return target if target is not None else self.ctx.exhausted(node_id, ask.fallback)
 
     def _choose(self, heard: Heard, ask: schema.Ask, choices: dict[str, list[str]],
-                ) -> tuple[str | None, str]:
+                ) -> tuple[str | None, EventKind]:
         if heard.mode == "dtmf":
-            return ask.dtmf.get(heard.digits), "no_match"
+            return ask.dtmf.get(heard.digits), EventKind.NO_MATCH
         if heard.no_input or heard.transcript is None:
-            return None, "no_input"
+            return None, EventKind.NO_INPUT
         if not self._confident(heard):
-            return None, "no_match"
+            return None, EventKind.NO_MATCH
         match = self.config.understander.match(heard.transcript.text, choices, self.language,
                                                keys=ask.dtmf)
-        return (match.choice if match else None), "no_match"
-
-    async def _keypad_ask(self, node_id: str, ask: schema.Ask, reprompt: dict[str, str] | None,
-                          keys: str, timeout: float) -> str | Outcome:
-        self.engine.events.event("keypad_fallback", node=node_id)
-        digits, no_input = await self.engine._ask_once(
-            node_id, ask.prompt, reprompt, keys, all_languages=False, max_digits=1,
-            timeout=timeout)
-        if digits in ask.dtmf:
-            self.engine.events.event("dtmf", node=node_id, digits=digits, attempt="keypad")
-            return ask.dtmf[digits]
-        self.engine.events.event("no_input" if no_input else "no_match", node=node_id,
-                                 attempt="keypad")
-        self.engine.events.event("retries_exhausted", node=node_id)
-        return self.engine._fallback(ask.fallback)
+        return (match.choice if match else None), EventKind.NO_MATCH
 
     # collect ---------------------------------------------------------------------------
     async def on_collect(self, node_id: str, node: schema.Node) -> str | Outcome | None:
@@ -183,39 +175,37 @@ class VoiceQuestions:
         assert col is not None and node.next is not None
         if col.secret or not col.voice or not self._usable(col):
             return None
-        timeout, retries = self.engine._retry_settings(col)
+        timeout, retries = self.ctx.retries(col)
         options = ListenOptions(keys=ALL_KEYS, max_digits=col.max_length, key_timeout=timeout,
                                 endpoint=self._endpoint(col), barge_in=col.barge_in)
         reprompt: dict[str, str] | None = None
         question = col.prompt
         for attempt in range(1, retries + 2):
             heard = await self.config.listener.ask(
-                self.engine.call, await self._prompts(reprompt, question), self.language,
+                self.ctx.call, await self._prompts(reprompt, question), self.language,
                 options)
             if heard.error:
                 self._turn(node_id, attempt, heard, "error")
                 break
             value = self._value(heard, col)
-            kind = "no_input" if heard.no_input else "no_match"
+            kind = EventKind.NO_INPUT if heard.no_input else EventKind.NO_MATCH
             if value is not None and heard.mode == "speech" and col.read_back and (
                     not await self._confirm(node_id, value, col)):
-                value, kind = None, "rejected"
+                value, kind = None, EventKind.REJECTED
             self._turn(node_id, attempt, heard, "match" if value is not None else kind)
             if value is not None:
                 return self._store(node_id, col, value, node.next, heard.mode)
-            self.engine.events.event(kind, node=node_id, attempt=attempt)
-            reprompt = getattr(col, "no_input" if kind == "no_input" else "no_match") or getattr(
-                self.engine.plan.defaults, "no_input" if kind == "no_input" else "no_match")
+            self.ctx.events.event(kind, node=node_id, attempt=attempt)
+            reprompt = self.ctx.reprompt(
+                col, EventKind.NO_INPUT if kind == EventKind.NO_INPUT else EventKind.NO_MATCH)
             question = col.reprompt or col.prompt
-        self.engine.events.event("keypad_fallback", node=node_id)
-        digits, _ = await self.engine._ask_once(
-            node_id, col.prompt, reprompt, "", all_languages=False, max_digits=col.max_length,
-            timeout=timeout)
-        value = self._value(Heard("dtmf", digits), col)
+        self.ctx.events.event(EventKind.KEYPAD_FALLBACK, node=node_id)
+        value = await collect_keys(self.ctx, node_id, col, ("keypad",), timeout=timeout,
+                                   value=lambda digits: self._value(Heard("dtmf", digits), col),
+                                   reprompt=reprompt, report_misses=False)
         if value is not None:
             return self._store(node_id, col, value, node.next, "dtmf")
-        self.engine.events.event("retries_exhausted", node=node_id)
-        return self.engine._fallback(col.fallback)
+        return self.ctx.exhausted(node_id, col.fallback)
 
     def _value(self, heard: Heard, col: schema.Collect) -> str | None:
         """The validated value the caller gave, or None."""
@@ -245,12 +235,12 @@ class VoiceQuestions:
         lang = self.language
         said = say_amount(value, lang) if col.amount else say_digits(value, lang)
         text = CONFIRM.get(lang, CONFIRM["en-US"]).format(value=said)
-        prompt = await self.engine.prompts.prompt(text, lang)
-        self.engine.events.event("read_back", node=node_id)
+        prompt = await self.ctx.prompts.prompt(text, lang)
+        self.ctx.events.event(EventKind.READ_BACK, node=node_id)
         yes_no = YES_NO.get(lang, YES_NO["en-US"])
         options = ListenOptions(keys="12", key_timeout=5.0, endpoint=self.config.endpoint,
                                 phrases=tuple(yes_no["yes"] + yes_no["no"]))
-        heard = await self.config.listener.ask(self.engine.call, [prompt], lang, options)
+        heard = await self.config.listener.ask(self.ctx.call, [prompt], lang, options)
         if heard.mode == "dtmf":
             return heard.digits == "1"
         if heard.transcript is None or heard.no_input:
@@ -260,6 +250,6 @@ class VoiceQuestions:
 
     def _store(self, node_id: str, col: schema.Collect, value: str, next_node: str,
                mode: str) -> str:
-        self.engine.state.variables[col.into] = value
-        self.engine.events.event("collected", node=node_id, var=col.into, digits=value, mode=mode)
+        self.ctx.state.variables[col.into] = value
+        self.ctx.events.event(EventKind.COLLECTED, node=node_id, var=col.into, digits=value, mode=mode)
         return next_node

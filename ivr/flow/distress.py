@@ -1,4 +1,4 @@
-"""The flow engine's side of distress: turns in, ``distress`` and ``escalation`` events out.
+"""Distress routing: caller turns in, ``distress`` and ``escalation`` events out.
 
 Voice turns (with a transcript; audio when the transport gave it) and keypad choices that
 go to an agent are collected while a node runs and scored when it hands over to the next
@@ -14,23 +14,24 @@ from typing import TYPE_CHECKING, Any
 from ivr.emotion.policy import DEFAULT_POLICY, EscalationPolicy
 from ivr.emotion.tracker import DistressTracker
 from ivr.emotion.types import EmotionScorer, TurnInput
+from ivr.events import EventKind
+from ivr.flow.context import NodeContext, Outcome
 
 if TYPE_CHECKING:
-    from ivr.flow.engine import FlowEngine, Outcome
     from ivr.speech.listening import Heard
 
 
 class CallDistress:
-    """Distress scoring and escalation for one engine (one call)."""
+    """Distress scoring and escalation for one call."""
 
-    def __init__(self, engine: FlowEngine, scorer: EmotionScorer) -> None:
-        self.engine = engine
+    def __init__(self, ctx: NodeContext, scorer: EmotionScorer) -> None:
+        self.ctx = ctx
         self.tracker = DistressTracker(scorer)
         self.pending: list[tuple[str, TurnInput]] = []
 
     def policy(self, node_id: str) -> EscalationPolicy:
-        node = self.engine.plan.nodes.get(node_id)
-        body = (node.escalate if node is not None else None) or self.engine.plan.escalate
+        node = self.ctx.plan.nodes.get(node_id)
+        body = (node.escalate if node is not None else None) or self.ctx.plan.escalate
         if body is None:
             return DEFAULT_POLICY
         return EscalationPolicy(above=body.above, rolling_above=body.rolling_above,
@@ -45,15 +46,14 @@ class CallDistress:
             return
         t = heard.transcript
         if heard.mode == "speech" and t is not None and not t.empty:
-            self.pending.append((node_id, TurnInput(self.engine.state.language, t.text,
-                                                    heard.audio)))
+            self.pending.append((node_id, TurnInput(self.ctx.language, t.text, heard.audio)))
 
     def keypad_choice(self, node_id: str, target: str) -> None:
         """A key chose ``target``; a key that goes to an agent queue is an agent request."""
-        node = self.engine.plan.nodes.get(target)
+        node = self.ctx.plan.nodes.get(target)
         if node is not None and node.queue is not None:
             self.tracker.keypad_agent_request()
-            self.pending.append((node_id, TurnInput(self.engine.state.language)))
+            self.pending.append((node_id, TurnInput(self.ctx.language)))
 
     async def settle(self, result: str | Outcome) -> str | Outcome:
         """Score the node's pending turns; an escalation to a queue replaces ``result``."""
@@ -63,8 +63,8 @@ class CallDistress:
             policy = self.policy(node_id)
             scored = await self.tracker.observe(turn, policy)
             d = scored.distress
-            self.engine.events.event(
-                "distress", node=node_id, score=d.score, confidence=d.confidence,
+            self.ctx.events.event(
+                EventKind.DISTRESS, node=node_id, score=d.score, confidence=d.confidence,
                 rolling=None if scored.rolling is None else round(scored.rolling, 3),
                 signals=d.signals, reasons=list(d.reasons))
             if scored.escalate:
@@ -79,20 +79,12 @@ class CallDistress:
         if policy.action == "queue":
             data["queue"] = policy.queue
         else:
-            variables = self.engine.state.variables
+            variables = self.ctx.state.variables
             variables["priority_boost"] = int(variables.get("priority_boost", 0)) + policy.boost
             data["boost"] = policy.boost
-        self.engine.events.event("escalation", node=node_id, **data)
+        self.ctx.events.event(EventKind.ESCALATION, node=node_id, **data)
         return policy if policy.action == "queue" else None
 
     async def _to_queue(self, policy: EscalationPolicy) -> Outcome:
-        from ivr.flow.engine import Outcome
-        from ivr.telephony.call import QueueTarget
-
         assert policy.queue is not None
-        priority = max(0, min(10, policy.boost + int(
-            self.engine.state.variables.get("priority_boost", 0))))
-        await self.engine.call.transfer(QueueTarget(policy.queue, priority))
-        self.engine.events.event("transfer", node=None, queue=policy.queue, priority=priority,
-                                 escalated=True)
-        return Outcome("queued", policy.queue, priority)
+        return await self.ctx.transfer(None, policy.queue, policy.boost, escalated=True)
