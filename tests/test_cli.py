@@ -34,15 +34,17 @@ def test_help_teaches_the_commands(tmp_path: Path) -> None:
 
 def test_check_reports_file_and_line_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text((ROOT / "dialplans/hotline.yaml").read_text().replace(
-        "next: choose_language", "next: choose_languag"))
+    text = (ROOT / "dialplans/hotline.yaml").read_text().replace(
+        "next: choose_language", "next: choose_languag")
+    bad.write_text(text)
+    line = text[:text.index("next: choose_languag")].count("\n") + 1
     proc = ivr("dialplan", "check", str(bad), str(ROOT / "dialplans/hotline.yaml"),
                cwd=tmp_path, check=False)
     assert proc.returncode == 1
-    assert f"{bad}:23: node 'welcome' goes to unknown node 'choose_languag'" in proc.stdout
+    assert f"{bad}:{line}: node 'welcome' goes to unknown node 'choose_languag'" in proc.stdout
     doc = json.loads(ivr("dialplan", "check", "--json", str(bad), cwd=tmp_path,
                          check=False).stdout)
-    assert doc["ok"] is False and doc["problems"][0]["line"] == 23
+    assert doc["ok"] is False and doc["problems"][0]["line"] == line
 
 
 def test_shipped_dialplans_pass_check(tmp_path: Path) -> None:
