@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.events import EventKind
+
 MAX_MESSAGE_BYTES = 1024
 MAX_DIGITS = 32
 KEYS = frozenset("0123456789*#ABCD")
@@ -75,21 +77,21 @@ def encode(kind: str, **fields: Any) -> str:
     return json.dumps({"type": kind, **fields}, ensure_ascii=False, default=str)
 
 
-def caller_event(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """What the caller may see of one flow event (``turn``, ``dtmf``…), or None.
+def caller_event(kind: EventKind, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """What the caller may see of one call event (``turn``, ``dtmf``…), or None.
 
     Only what Hotline made of the caller's answers goes out; never collected values or
     secrets.
     """
-    if kind == "turn" and data.get("mode") == "speech" and data.get("transcript") is not None:
+    if kind == EventKind.TURN and data.get("mode") == "speech" and data.get("transcript") is not None:
         return "heard", {"mode": "speech", "text": str(data["transcript"])[:500],
                          "confidence": data.get("confidence"), "result": data.get("result")}
-    if kind == "speech":
+    if kind == EventKind.SPEECH:
         return "heard", {"mode": "speech", "choice": data.get("target")}
-    if kind == "dtmf" and isinstance(data.get("digits"), str) and len(data["digits"]) <= 2:
+    if kind == EventKind.DTMF and isinstance(data.get("digits"), str) and len(data["digits"]) <= 2:
         return "heard", {"mode": "dtmf", "digits": data["digits"]}
-    if kind in ("no_input", "no_match"):
-        return "heard", {"mode": "none", "result": kind}
-    if kind == "collected":
+    if kind in (EventKind.NO_INPUT, EventKind.NO_MATCH):
+        return "heard", {"mode": "none", "result": str(kind)}
+    if kind == EventKind.COLLECTED:
         return "heard", {"mode": "dtmf", "collected": data.get("var")}
     return None  # the transfer itself is told by the call (``transfer`` event)

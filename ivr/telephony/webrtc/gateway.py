@@ -27,6 +27,7 @@ from ivr.audio.frames import Samples
 from ivr.audio.wav import resample
 from ivr.config import WebRtcSettings
 from ivr.errors import CallHangup, IvrError, PromptError
+from ivr.events import EventKind
 from ivr.logs import CALL_ID
 from ivr.telephony.call import CallHandler, CallInfo, Prompt
 from ivr.telephony.prompt_files import read_wav
@@ -361,7 +362,7 @@ class CallerFeed:
     def update(self, **values: Any) -> None:
         self._log.update(**values)
 
-    def event(self, kind: str, node: str | None = None, **data: Any) -> None:
+    def event(self, kind: EventKind, node: str | None = None, **data: Any) -> None:
         self._log.event(kind, node, **data)
         shown = caller_event(kind, data)
         if shown is not None:
