@@ -235,7 +235,13 @@ class MixMonitorRecording:
 
 
 class FrameRecording:
-    """A recording fed with audio frames by a streaming transport (RTP, WebRTC)."""
+    """A recording fed with audio frames by a streaming transport (RTP, WebRTC).
+
+    ``start`` only opens the door to audio: the sealed file and its row are made with the
+    first chunk to seal, on the transport's recording task, so the caller hears the greeting
+    at once instead of after a key unwrap, a file and two database round trips (the row
+    must wait for the call's own row, see ``ready``). Audio meanwhile waits in memory.
+    """
 
     def __init__(self, store: RecordingStore, call_id: str, log: EventSink, *,
                  audio: AudioFormat | None = None,
@@ -249,8 +255,13 @@ class FrameRecording:
         self._log = log
         self._audio = audio or AudioFormat()
         self._clock = clock
+        self._state = "idle"
+        """``idle`` (not started), ``open`` (taking audio), ``done`` (finished or failed)."""
         self._active: ActiveRecording | None = None
+        self._lock = asyncio.Lock()
         self._buffer = bytearray()
+        self._written = 0
+        self._markers: list[dict[str, Any]] = []
         self._paused = False
         self._flush_at = store.chunk_bytes
 
@@ -259,36 +270,55 @@ class FrameRecording:
         return self._active.id if self._active else None
 
     async def start(self) -> None:
-        try:
-            if self._ready is not None:
-                await self._ready()
-            self._active = await self._store.begin(self._call_id, self._audio, source="stream")
-        except RecordingError as err:
-            alert(self._log, err.code, f"call not recorded: {err.message}")
-        except Exception as err:  # a database or file error: the call goes on unrecorded
-            alert(self._log, "rec-start-failed", f"call not recorded: {describe(err)}")
+        """Take audio from now on (never waits for the store; see the class)."""
+        if self._state == "idle":
+            self._state = "open"
 
     async def write(self, frame: bytes) -> None:
         """Add one frame of PCM (dropped while paused or when not recording)."""
-        if self._active is None or self._paused:
+        if self._state != "open" or self._paused:
             return
         self._buffer += frame
         if len(self._buffer) >= self._flush_at:
             await self._flush()
 
-    async def _flush(self) -> None:
-        if self._active is None or not self._buffer:
-            return
-        data, self._buffer = bytes(self._buffer), bytearray()
+    async def _begin(self) -> bool:
+        """Make the file and its row once; False (after an alert) when that fails."""
+        if self._active is not None:
+            return True
         try:
-            await self._store.write(self._active, data)
-        except Exception as err:  # never let the media path or a pause fail over a recording
-            code = err.code if isinstance(err, IvrError) else "rec-write-failed"
-            alert(self._log, code, f"recording stopped: {describe(err)}")
-            await self._abandon()
+            if self._ready is not None:
+                await self._ready()
+            self._active = await self._store.begin(self._call_id, self._audio, source="stream")
+        except Exception as err:  # a key, file or database problem: the call goes on
+            code = err.code if isinstance(err, IvrError) else "rec-start-failed"
+            alert(self._log, code, f"call not recorded: {describe(err)}")
+            self._stop()
+            return False
+        return True
+
+    def _stop(self) -> None:
+        self._state = "done"
+        self._buffer = bytearray()
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            if self._state != "open" or not self._buffer or not await self._begin():
+                return
+            assert self._active is not None
+            data, self._buffer = bytes(self._buffer), bytearray()
+            try:
+                await self._store.write(self._active, data)
+            except Exception as err:  # never let the media path or a pause fail over it
+                code = err.code if isinstance(err, IvrError) else "rec-write-failed"
+                alert(self._log, code, f"recording stopped: {describe(err)}")
+                await self._abandon()
+                return
+            self._written += len(data)
 
     async def _abandon(self) -> None:
         active, self._active = self._active, None
+        self._stop()
         if active is None:
             return
         try:
@@ -307,19 +337,23 @@ class FrameRecording:
             yield
         finally:
             self._paused = False
-            if self._active is not None:
+            if self._state == "open":
                 seconds = self._clock() - started
-                at = self._active.file.duration + len(self._buffer) / self._audio.bytes_per_second
-                self._active.markers.append({"at": round(at, 3), "seconds": round(seconds, 3),
-                                             "node": node, "kind": "paused"})
+                at = (self._written + len(self._buffer)) / self._audio.bytes_per_second
+                self._markers.append({"at": round(at, 3), "seconds": round(seconds, 3),
+                                      "node": node, "kind": "paused"})
                 block = self._audio.channels * self._audio.sample_width
                 self._buffer += bytes(int(seconds * self._audio.sample_rate) * block)
 
     async def finish(self) -> None:
+        """Seal what is left and mark the recording complete (nothing heard: no recording)."""
         await self._flush()
-        if self._active is None:
+        async with self._lock:
+            active, self._active = self._active, None
+            self._stop()
+        if active is None:
             return
-        active, self._active = self._active, None
+        active.markers.extend(self._markers)
         try:
             await self._store.finish(active)
         except Exception as err:
