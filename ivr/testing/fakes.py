@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.events import EventKind
 from ivr.telephony.call import Prompt
 
 
@@ -24,7 +25,7 @@ class EventList:
     events: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
     row: dict[str, Any] = field(default_factory=dict)
 
-    def event(self, kind: str, node: str | None = None, **data: Any) -> None:
+    def event(self, kind: EventKind, node: str | None = None, **data: Any) -> None:
         self.events.append((kind, node, data))
 
     def start(self, **values: Any) -> None:
