@@ -35,7 +35,7 @@ from ivr.store.instances import close_left_open as close_calls_left_open
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
-from ivr.telephony.call import Prompt
+from ivr.telephony.call import Call, Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
 from ivr.web.softphone import Softphone
@@ -128,23 +128,14 @@ class Hotline:
         self.webrtc = WebRtcGateway(settings.webrtc, PromptSounds(settings.sounds_dir),
                                     busy_prompt=self._busy_prompt
                                     ) if settings.webrtc.enabled else None
-        self.runner = CallRunner(
-            plans=self.registry, prompts=self.prompts,
-            call_log=self._call_log,
-            store_healthy=lambda: self.writer.healthy, stats=MetricsStats(self.metrics),
-            default_queue=settings.dialplans.default_queue,
-            default_language=settings.dialplans.default_language,
-            apology=settings.dialplans.apology,
-            verifier=make_verifier(settings.security, self.engine, settings.var_dir),
-            recordings=self.recording.for_call if self.recording.enabled else None,
-        )
+        self.verifier = make_verifier(settings.security, self.engine, settings.var_dir)
         self.platform = make_platform(settings.platform, self.engine)
-        self.runner.platform = self.platform
-        self.runner.emotion = CueScorer()
+        self.runner: CallRunner | None = None
+        """Runs the calls; built by :meth:`start` once the voice configuration is loaded."""
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
                              overflow_queue=settings.dialplans.default_queue,
                              record_dirs=(settings.record_dir, settings.asterisk_record_dir),
-                             on_overflow=self.runner.turn_away)
+                             on_overflow=self._turn_away)
         self.speech_pool = make_pool(settings.speech)
         self.ready = False
         """Taking calls: started and not draining (see :meth:`not_ready`)."""
@@ -154,6 +145,24 @@ class Hotline:
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None
         self._http: web.AppRunner | None = None
+
+    def _make_runner(self, voice: VoiceConfig) -> CallRunner:
+        settings = self.settings
+        return CallRunner(
+            plans=self.registry, prompts=self.prompts,
+            call_log=self._call_log,
+            store_healthy=lambda: self.writer.healthy, stats=MetricsStats(self.metrics),
+            default_queue=settings.dialplans.default_queue,
+            default_language=settings.dialplans.default_language,
+            apology=settings.dialplans.apology,
+            verifier=self.verifier,
+            recordings=self.recording.for_call if self.recording.enabled else None,
+            voice=voice, platform=self.platform, emotion=CueScorer(),
+        )
+
+    async def _turn_away(self, call: Call, code: str) -> None:
+        assert self.runner is not None  # FastAGI takes calls only once start() built it
+        await self.runner.turn_away(call, code)
 
     def _call_log(self, call_id: str) -> Any:
         log = CallRecorder(self.writer, call_id)
@@ -224,8 +233,9 @@ class Hotline:
             notes.append(closed_note)
         if key_note := await asyncio.to_thread(self.recording.ensure_key):
             notes.append(key_note)
-        notes += await self.start_speech()
-        notes += await self.start_intents()
+        voice, voice_notes = await self.load_voice()
+        notes += voice_notes
+        self.runner = self._make_runner(voice)
         await self.render_prompts(progress)
         # The models just loaded are millions of long-lived objects: move them out of the
         # collector's reach, or every full collection pauses all calls for a tenth of a second.
@@ -253,13 +263,15 @@ class Hotline:
         """Start everything; on exit drain calls, flush the store and close."""
         try:
             await self.start(progress)
+            runner = self.runner
+            assert runner is not None
             async with asyncio.TaskGroup() as tg:
                 writer = tg.create_task(self.writer.run(), name="ivr-writer")
                 watcher = tg.create_task(
                     self.registry.watch(self.settings.dialplans.poll_seconds), name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 if self.webrtc is not None:
-                    tg.create_task(self.webrtc.serve(self.runner), name="ivr-webrtc")
+                    tg.create_task(self.webrtc.serve(runner), name="ivr-webrtc")
                 self.ready = self.started = True
                 try:
                     yield self
@@ -278,8 +290,10 @@ class Hotline:
         finally:
             await self.close()
 
-    async def start_speech(self) -> list[str]:
-        """Check every dialplan language is heard somehow; load the recognisers (off the loop).
+    async def load_voice(self) -> tuple[VoiceConfig, list[str]]:
+        """The voice configuration, assembled once: a recogniser for every dialplan language
+        and the intent model (both loaded off the loop), with notes for the console. Without
+        an intent model, open questions keep their keypad menu.
 
         Raises ``speech-language-unconfigured`` (refuse to serve) or ``asr-model-*``.
         """
@@ -289,26 +303,25 @@ class Hotline:
         recognizers = await asyncio.to_thread(load_recognizers, languages, speech,
                                               self.speech_pool)
         self.settings.record_dir.mkdir(parents=True, exist_ok=True)
+        notes = [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
+        understander, intents_note = await asyncio.to_thread(load_understander,
+                                                             self.settings.intents)
         endpoint = speech.endpoint
-        self.runner.voice = VoiceConfig(
-            listener=SpeechListener(recognizers, vad_aggressiveness=speech.vad_aggressiveness),
-            endpoint=EndpointConfig(end_silence=endpoint.end_silence, no_input=endpoint.no_input,
-                                    max_utterance=endpoint.max_utterance,
-                                    min_speech=endpoint.min_speech,
-                                    pause=min(0.2, endpoint.end_silence)),
-            min_confidence={lang: cfg.min_confidence for lang, cfg in speech.languages.items()})
-        return [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
-
-    async def start_intents(self) -> list[str]:
-        """Load the intent model (off the loop) into the voice questions; without one, open
-        questions keep their keypad menu."""
-        understander, note = await asyncio.to_thread(load_understander, self.settings.intents)
-        voice = self.runner.voice
-        if understander is not None and voice is not None:
-            voice.understander = understander
-            voice.intent_bands = understander.bands
-            voice.intent_timeout = self.settings.intents.timeout
-        return [note]
+        listener = SpeechListener(recognizers, vad_aggressiveness=speech.vad_aggressiveness)
+        endpointing = EndpointConfig(end_silence=endpoint.end_silence, no_input=endpoint.no_input,
+                                     max_utterance=endpoint.max_utterance,
+                                     min_speech=endpoint.min_speech,
+                                     pause=min(0.2, endpoint.end_silence))
+        min_confidence = {lang: cfg.min_confidence for lang, cfg in speech.languages.items()}
+        if understander is None:  # phrases only, the default bands
+            voice = VoiceConfig(listener=listener, endpoint=endpointing,
+                                min_confidence=min_confidence)
+        else:
+            voice = VoiceConfig(listener=listener, endpoint=endpointing,
+                                min_confidence=min_confidence, understander=understander,
+                                intent_bands=understander.bands,
+                                intent_timeout=self.settings.intents.timeout)
+        return voice, [*notes, intents_note]
 
     async def close(self) -> None:
         await self.platform.close()

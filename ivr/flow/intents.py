@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 from ivr.events import EventKind
 from ivr.flow import schema
 from ivr.flow.confirm import ask_yes_no
+from ivr.nlu.api import DEFAULT_BANDS, bands_with
 from ivr.speech.listening import Heard
 
 if TYPE_CHECKING:
     from ivr.flow.voice import VoiceQuestions
 
 _LOG = logging.getLogger(__name__)
-DEFAULT_BANDS = (0.4, 0.75)
 ENTITY_VARS = ("transaction_id", "amount", "currency", "date", "card_last4", "phone")
 CONFIRM = {
     "en-US": "Did you mean {meaning}? Say yes or press 1. Otherwise, say no or press 2.",
@@ -90,9 +90,7 @@ async def route(voice: VoiceQuestions, node_id: str, ask: schema.Ask, heard: Hea
 
 def bands(voice: VoiceQuestions, ask: schema.Ask, lang: str) -> tuple[float, float]:
     base = voice.config.intent_bands(lang) if voice.config.intent_bands else DEFAULT_BANDS
-    reject = ask.reject_below if ask.reject_below is not None else base[0]
-    confirm = ask.confirm_below if ask.confirm_below is not None else base[1]
-    return reject, max(reject, confirm)
+    return bands_with(base, ask.reject_below, ask.confirm_below)
 
 
 def confirm_text(ask: schema.Ask, intent: str, lang: str) -> str:

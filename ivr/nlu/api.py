@@ -15,6 +15,19 @@ INTENT_IDS = ("payment_status", "refund", "fees", "card_lost", "fraud_report", "
               "account_access", "balance", "complaint", "agent")
 """The intents an open question can route (``unknown`` is never routed: it is a no-match)."""
 
+DEFAULT_BANDS = (0.4, 0.75)
+"""(reject_below, confirm_below) of open questions when no intent model gives its own."""
+
+
+def bands_with(base: tuple[float, float], reject_below: float | None = None,
+               confirm_below: float | None = None) -> tuple[float, float]:
+    """An open question's (reject_below, confirm_below): ``base`` with the overrides given on
+    top (the operator's per language, then the question's own); confirming never starts
+    below rejecting. Every layer of intent thresholds goes through here."""
+    reject = base[0] if reject_below is None else reject_below
+    confirm = base[1] if confirm_below is None else confirm_below
+    return reject, max(reject, confirm)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ivr.errors import IvrError
+from ivr.nlu.api import bands_with
 from ivr.nlu.classifier import IntentClassifier
 from ivr.nlu.settings import IntentSettings
 from ivr.nlu.understander import IntentUnderstander
@@ -20,10 +21,9 @@ class BandedUnderstander(IntentUnderstander):
         self.settings = settings
 
     def bands(self, language: str) -> tuple[float, float]:
-        reject, confirm = self.classifier.bands(language)
-        reject = self.settings.reject_below.get(language, reject)
-        confirm = self.settings.confirm_below.get(language, confirm)
-        return reject, max(reject, confirm)
+        return bands_with(self.classifier.bands(language),
+                          self.settings.reject_below.get(language),
+                          self.settings.confirm_below.get(language))
 
 
 def load_understander(settings: IntentSettings) -> tuple[BandedUnderstander | None, str]:
