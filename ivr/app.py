@@ -123,7 +123,9 @@ class Hotline:
                                   instance_id=settings.instance_id,
                                   on_error=lambda code: self.metrics.errors.labels(code).inc())
         self.recording = RecordingService(
-            settings, self.engine, self.writer, lambda code: self.metrics.errors.labels(code).inc())
+            settings.recording, settings.recording_paths, self.engine, self.writer,
+            lambda code: self.metrics.errors.labels(code).inc(),
+            instance_id=settings.instance_id, drain_seconds=settings.drain_seconds)
         self.recordings = self.recording.store
         self.webrtc = WebRtcGateway(settings.webrtc, PromptSounds(settings.sounds_dir),
                                     busy_prompt=self._busy_prompt

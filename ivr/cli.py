@@ -279,9 +279,9 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 # Parser -------------------------------------------------------------------------
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
-PLUGINS: list[str] = ["ivr.web.users_cli", "ivr.recording.cli", "ivr.security.cli",
-                       "ivr.speech.cli", "ivr.cli_call", "ivr.nlu.cli",
-                       "ivr.emotion.cli"]
+PLUGINS: list[str] = ["ivr.commands.users", "ivr.commands.recordings", "ivr.commands.customers",
+                       "ivr.commands.speech", "ivr.commands.call", "ivr.commands.intents",
+                       "ivr.commands.emotion"]
 """Modules adding their own commands: each has ``register(sub, add_command)``."""
 
 

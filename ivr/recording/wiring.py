@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ivr.config import Settings
 from ivr.events import CallLog, EventKind
 from ivr.recording.api import CallRecording, RecordingError
 from ivr.recording.capture import (
@@ -25,6 +24,7 @@ from ivr.recording.capture import (
 )
 from ivr.recording.guard import CountedAlerts, GuardedRecording
 from ivr.recording.keys import Keyring
+from ivr.recording.settings import RecordingPaths, RecordingSettings
 from ivr.recording.spool import SpoolSealer, failure_text
 from ivr.recording.store import RecordingStore
 from ivr.store.writer import CallRecorder, EventWriter
@@ -53,19 +53,23 @@ class NotRecorded:
 
 
 class RecordingService:
-    """Everything recording-related a running server needs."""
+    """Everything recording-related a running server needs: its ``recording`` section and
+    folders, this server's ``instance_id`` and how long a drain may take."""
 
-    def __init__(self, settings: Settings, engine: AsyncEngine, writer: EventWriter,
-                 count_alert: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: RecordingSettings, paths: RecordingPaths, engine: AsyncEngine,
+                 writer: EventWriter, count_alert: Callable[[str], None] | None = None, *,
+                 instance_id: str, drain_seconds: float) -> None:
         self.settings = settings
-        self.keyring = Keyring(settings.keys_dir)
-        r = settings.recording
-        self.store = RecordingStore(engine, self.keyring, settings.recordings_dir,
-                                    chunk_bytes=r.chunk_bytes, threads=r.crypto_threads,
-                                    instance_id=settings.instance_id)
+        self.paths = paths
+        self._drain_seconds = drain_seconds
+        self.keyring = Keyring(paths.keys_dir)
+        self.store = RecordingStore(engine, self.keyring, paths.recordings_dir,
+                                    chunk_bytes=settings.chunk_bytes,
+                                    threads=settings.crypto_threads,
+                                    instance_id=instance_id)
         self._writer = writer
         self._count = count_alert
-        self.sealer = SpoolSealer(settings.spool_dir, self.store, r, alert=self._sealer_alert,
+        self.sealer = SpoolSealer(paths.spool_dir, self.store, settings, alert=self._sealer_alert,
                                   row_pending=self._row_pending)
         self._alert_seq = itertools.count(ALERT_SEQ)
         self._ready_until = 0.0
@@ -80,27 +84,27 @@ class RecordingService:
 
         def check() -> None:
             self.keyring.current()
-            make_private_dir(self.settings.spool_dir)
+            make_private_dir(self.paths.spool_dir)
 
         await asyncio.to_thread(check)
         self._ready_until = now + 2.0
 
     @property
     def enabled(self) -> bool:
-        return self.settings.recording.enabled
+        return self.settings.enabled
 
     def ensure_key(self) -> str | None:
         """Create the data dir's first key if it has none; the note to announce, if any."""
         if not self.enabled:
             return None
         try:
-            key, created = self.keyring.ensure(self.settings.recording.mode)
+            key, created = self.keyring.ensure(self.settings.mode)
         except RecordingError as err:  # fail closed, but keep answering calls
             _LOG.error("%s: %s", err.code, err.message)
             return f"warning [{err.code}]: calls will not be recorded: {err.message}"
         if not created:
             return None
-        note = f"created recording key {key.id} ({key.mode}) in {self.settings.keys_dir}"
+        note = f"created recording key {key.id} ({key.mode}) in {self.paths.keys_dir}"
         if key.mode == "x25519":
             note += f": move {key.id}.key to the replay host; this server needs only the .pub"
         return note
@@ -118,7 +122,7 @@ class RecordingService:
             self.sealer.track(call_id)  # its segments stay put until it has ended
             recording = MixMonitorRecording(
                 cast(MixMonitorCall, call), call_id, counted, keyring=self.keyring,
-                spool=self.settings.spool_dir, asterisk_spool=self.settings.asterisk_spool_dir,
+                spool=self.paths.spool_dir, asterisk_spool=self.paths.asterisk_spool_dir,
                 recording_id=uuid.uuid4().hex, ready=self.capture_ready,
                 details=_call_details(call), on_finished=lambda: self.sealer.release(call_id))
         elif mode == "frames":
@@ -153,14 +157,14 @@ class RecordingService:
         spool segment of no live call, so no plaintext outlives the server. Never raises;
         what is left is said (and sealed at the next start)."""
         try:
-            async with asyncio.timeout(max(10.0, self.settings.drain_seconds)):
+            async with asyncio.timeout(max(10.0, self._drain_seconds)):
                 await self.sealer.final_seal()
         except Exception as err:
             _LOG.error("rec-final-seal-failed: %s", failure_text(err))
         left = await asyncio.to_thread(self.sealer.leftovers)
         if left:
             _LOG.error("rec-spool-left: %d plaintext file(s) left in %s; they are sealed at "
-                       "the next start", len(left), self.settings.spool_dir)
+                       "the next start", len(left), self.paths.spool_dir)
 
     async def _row_pending(self, call_id: str) -> bool:
         return not await self._writer.ensure_written(call_id, 1.0)

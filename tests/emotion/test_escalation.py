@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from ivr.emotion.cli import register  # noqa: F401  (the command module imports cleanly)
+from ivr.commands.emotion import register  # noqa: F401  (the command module imports cleanly)
 from ivr.emotion.policy import DEFAULT_POLICY
 from ivr.emotion.report import distress_lines
 from ivr.emotion.scorer import CueScorer

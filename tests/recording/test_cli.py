@@ -104,7 +104,7 @@ KILLER = textwrap.dedent("""
     import asyncio, os, signal, sys
     from ivr.config import load_settings
     from ivr.app import prepare
-    from ivr.recording.cli import ensure_key, make_store
+    from ivr.commands.recordings import ensure_key, make_store
     from ivr.recording.crypto import AudioFormat
     from ivr.store.db import make_engine
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ivr.app import Hotline
-from ivr.cli_call import local_url
+from ivr.commands.call import local_url
 
 from .conftest import base_url
 
