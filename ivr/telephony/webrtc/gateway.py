@@ -25,7 +25,6 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ivr.audio.frames import Samples
 from ivr.audio.wav import resample
-from ivr.config import WebRtcSettings
 from ivr.errors import CallHangup, IvrError, PromptError
 from ivr.events import EventKind
 from ivr.logs import CALL_ID
@@ -36,6 +35,7 @@ from ivr.telephony.webrtc.events import caller_event
 from ivr.telephony.webrtc.ice import restrict_ice
 from ivr.telephony.webrtc.media import OUT_RATE, CallerAudio
 from ivr.telephony.webrtc.sdp import WebRtcError, check_offer
+from ivr.telephony.webrtc.settings import WebRtcSettings
 from ivr.telephony.webrtc.tasks import CallTasks
 
 _LOG = logging.getLogger(__name__)
