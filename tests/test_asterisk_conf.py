@@ -442,6 +442,23 @@ def test_dialplan_queue_nodes_name_defined_queues() -> None:
         pytest.skip("no queue: nodes in dialplans/*.yaml yet")
 
 
+def test_distress_escalation_queues_are_defined() -> None:
+    """Distressed callers go to the ``escalate:`` queue (default senior_agents) of every
+    dialplan, so that queue must exist even where no ``queue:`` node names it."""
+    from ivr.emotion.policy import DEFAULT_POLICY
+
+    queues = defined_queues()
+    for path in sorted(DIALPLANS_DIR.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        blocks = [doc.get("escalate") or {}, *(n.get("escalate") or {} for n in
+                                                doc.get("nodes", {}).values()
+                                                if isinstance(n, dict))]
+        for block in blocks:
+            name = block.get("queue", DEFAULT_POLICY.queue)
+            assert name in queues, f"dialplans/{path.name}: escalation queue {name!r} is " \
+                                   "not defined in queues.conf"
+
+
 # ---------------------------------------------------------------------------
 # (e) no shell, caller-supplied strings only through FILTER()
 # ---------------------------------------------------------------------------

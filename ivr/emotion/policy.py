@@ -1,14 +1,16 @@
 """The escalation rule: when a caller's distress is enough to reach a person sooner.
 
 Default: one turn scoring ≥ 0.7 with enough confidence, or the mean of the last two
-confident turns ≥ 0.6. Pure: scores in, a decision out.
+confident turns ≥ 0.6. A call escalates once, on whichever turn first crosses the rule; the
+flow then raises the priority of a route that already ends in a queue, or sends the caller
+to ``queue``, and never overrides the routes of :data:`KEPT_INTENTS`. Pure: scores in, a
+decision out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from ivr.emotion.types import Distress
 
@@ -23,15 +25,17 @@ class EscalationPolicy:
     """The mean of the last ``window`` confident turns at or above this escalates."""
     window: int = 2
     min_confidence: float = 0.5
-    action: Literal["priority", "queue"] = "priority"
-    queue: str | None = None
-    """For ``action: queue``: where the caller goes at once."""
     boost: int = 3
-    """For ``action: priority``: added to the priority of the next queue transfer."""
+    """A caller whose route already ends in a queue: added to that transfer's priority."""
+    queue: str = "senior_agents"
+    """Any other caller: sent to this queue at once."""
     enabled: bool = True
 
 
 DEFAULT_POLICY = EscalationPolicy()
+KEPT_INTENTS = ("card_lost", "fraud_report")
+"""Intents whose routes an escalation never overrides (it may still raise their priority):
+blocking a card or reaching the fraud desk matters more than a senior agent."""
 
 
 def rolling(history: Sequence[Distress], window: int = 2, min_confidence: float = 0.5

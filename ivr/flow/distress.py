@@ -2,20 +2,22 @@
 
 Voice turns (with a transcript; audio when the transport gave it) and keypad choices that
 go to an agent are collected while a node runs and scored when it hands over to the next
-one, so scoring never delays the caller's answer. Escalation either raises
-``priority_boost`` (added to the next queue transfer's priority) or sends the caller to the
-policy's queue at once.
+one, so scoring never delays the caller's answer. A call escalates once, on any turn: when
+the caller's route already ends in a queue (or is a kept ``card_lost``/``fraud_report``
+route) ``priority_boost`` rises by the policy's ``boost`` (added to the queue transfer's
+priority); any other caller goes to the policy's queue (``senior_agents``) at once.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ivr.emotion.policy import DEFAULT_POLICY, EscalationPolicy
+from ivr.emotion.policy import DEFAULT_POLICY, KEPT_INTENTS, EscalationPolicy
 from ivr.emotion.tracker import DistressTracker
 from ivr.emotion.types import EmotionScorer, TurnInput
 from ivr.events import EventKind
 from ivr.flow.context import NodeContext, Outcome
+from ivr.flow.routes import kept_routes, queue_at_end
 
 if TYPE_CHECKING:
     from ivr.speech.listening import Heard
@@ -28,6 +30,7 @@ class CallDistress:
         self.ctx = ctx
         self.tracker = DistressTracker(scorer)
         self.pending: list[tuple[str, TurnInput]] = []
+        self.kept = kept_routes(ctx.plan, KEPT_INTENTS)
 
     def policy(self, node_id: str) -> EscalationPolicy:
         node = self.ctx.plan.nodes.get(node_id)
@@ -35,8 +38,8 @@ class CallDistress:
         if body is None:
             return DEFAULT_POLICY
         return EscalationPolicy(above=body.above, rolling_above=body.rolling_above,
-                                min_confidence=body.min_confidence, action=body.action,
-                                queue=body.queue, boost=body.boost, enabled=body.enabled)
+                                min_confidence=body.min_confidence, boost=body.boost,
+                                queue=body.queue, enabled=body.enabled)
 
     def caller_turn(self, node_id: str, heard: Heard, choice: str | None = None) -> None:
         """A voice question's answer (called for every ``turn`` event)."""
@@ -68,23 +71,27 @@ class CallDistress:
                 rolling=None if scored.rolling is None else round(scored.rolling, 3),
                 signals=d.signals, reasons=list(d.reasons))
             if scored.escalate:
-                route = self._escalate(node_id, policy, scored.escalate) or route
+                route = self._escalate(node_id, policy, scored.escalate, result) or route
         if route is not None and isinstance(result, str):
-            return await self._to_queue(route)
+            return await self.ctx.transfer(None, route.queue, route.boost, escalated=True)
         return result
 
-    def _escalate(self, node_id: str, policy: EscalationPolicy, reasons: list[str]
-                  ) -> EscalationPolicy | None:
-        data: dict[str, Any] = {"action": policy.action, "reasons": reasons}
-        if policy.action == "queue":
-            data["queue"] = policy.queue
+    def _escalate(self, node_id: str, policy: EscalationPolicy, reasons: list[str],
+                  result: str | Outcome) -> EscalationPolicy | None:
+        """Report the escalation; the policy when the caller must go to its queue now."""
+        data: dict[str, Any] = {"reasons": list(reasons)}
+        target = result if isinstance(result, str) else None
+        kept = self.kept.get(target) if target is not None else None
+        ends_in = queue_at_end(self.ctx.plan, target) if target is not None else None
+        if kept is not None:
+            data["reasons"].append(f"kept the {kept} route")
+        if kept is None and ends_in is None and target is not None:
+            data.update(action="queue", queue=policy.queue)
         else:
             variables = self.ctx.state.variables
             variables["priority_boost"] = int(variables.get("priority_boost", 0)) + policy.boost
-            data["boost"] = policy.boost
+            data.update(action="priority", boost=policy.boost)
+        if target is not None:
+            data["route"] = target
         self.ctx.events.event(EventKind.ESCALATION, node=node_id, **data)
-        return policy if policy.action == "queue" else None
-
-    async def _to_queue(self, policy: EscalationPolicy) -> Outcome:
-        assert policy.queue is not None
-        return await self.ctx.transfer(None, policy.queue, policy.boost, escalated=True)
+        return policy if data["action"] == "queue" else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from ivr.flow.cycles import silent_loops
 from ivr.flow.hours import compile_schedule
 from ivr.flow.safe_yaml import DialplanLimits, YamlDoc
 
+_LOG = logging.getLogger(__name__)
 Path_ = tuple[str, ...]
 RESERVED_VARS = {"language", "caller", "dialed", "call_id", "verified_level", "customer_id",
                  "verified_has_pin"}
@@ -275,8 +277,23 @@ def load_text(text: str, file: str = "<dialplan>", limits: DialplanLimits = Dial
                  for loop in silent_loops(plan)]
     if problems:
         return None, sorted(problems, key=lambda p: p.line)
+    for problem in _deprecated(tree, plan):
+        _LOG.warning("dialplan-deprecated: %s", problem)
     digest = hashlib.sha256(text.encode()).hexdigest()
     return LoadedDialplan(plan, text, digest), []
+
+
+def _deprecated(tree: _Tree, plan: schema.Dialplan) -> list[Problem]:
+    """Fields still accepted but no longer used (warned about, never refused)."""
+    found: list[tuple[Path_, schema.Escalate | None]] = [(("escalate", "action"),
+                                                          plan.escalate)]
+    found += [(("nodes", node_id, "escalate", "action"), node.escalate)
+              for node_id, node in plan.nodes.items()]
+    return [Problem(tree.file, tree.line(path), "escalate 'action' is deprecated and ignored: "
+                    "an escalation raises the priority of a route that already ends in a "
+                    "queue and sends other callers to 'queue' (default senior_agents); "
+                    "remove 'action'")
+            for path, body in found if body is not None and body.action is not None]
 
 
 def load_file(path: Path, limits: DialplanLimits = DialplanLimits()

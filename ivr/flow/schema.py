@@ -166,24 +166,23 @@ class Queue(Strict):
 
 
 class Escalate(Strict):
-    """When a distressed caller reaches a person sooner (issue 8); dialplan-wide or per node."""
+    """When a distressed caller reaches a person sooner (issues 8, 17); dialplan-wide or per
+    node. Once per call: a route that already ends in a queue gets ``boost`` on its priority;
+    any other caller goes to ``queue`` at once. The ``card_lost`` and ``fraud_report`` routes
+    are never overridden (their priority may still rise)."""
 
     above: float = Field(0.7, ge=0, le=1)
     """One caller turn scoring at least this (with enough confidence) escalates."""
     rolling_above: float = Field(0.6, ge=0, le=1)
     """The mean over the last two turns at least this escalates."""
     min_confidence: float = Field(0.5, ge=0, le=1)
-    action: Literal["priority", "queue"] = "priority"
-    """``priority``: raise the next queue transfer's priority; ``queue``: go to ``queue`` now."""
-    queue: Annotated[str, Field(pattern=QUEUE_NAME)] | None = None
     boost: int = Field(3, ge=1, le=10)
+    """Added to the priority of a route that already ends in a queue."""
+    queue: Annotated[str, Field(pattern=QUEUE_NAME)] = "senior_agents"
+    """Where a caller whose route does not end in a queue goes."""
+    action: Literal["priority", "queue"] | None = None
+    """Deprecated and ignored (issue 17 does both); the loader says so. Remove it."""
     enabled: bool = True
-
-    @model_validator(mode="after")
-    def _queue_named(self) -> Escalate:
-        if self.action == "queue" and self.queue is None:
-            raise ValueError("escalate with action: queue needs 'queue'")
-        return self
 
 
 class Hangup(Strict):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
 from types import SimpleNamespace
+
+import pytest
 
 from ivr.commands.emotion import register  # noqa: F401  (the command module imports cleanly)
 from ivr.emotion.policy import DEFAULT_POLICY
@@ -12,14 +13,10 @@ from ivr.emotion.report import distress_lines
 from ivr.emotion.scorer import CueScorer
 from ivr.emotion.tracker import DistressTracker
 from ivr.emotion.types import TurnInput
-from ivr.flow.engine import FlowEngine, PublishedPlan
 from ivr.flow.loader import load_text
-from ivr.flow.voice import VoiceConfig
-from ivr.speech.asr import Transcript
-from ivr.speech.listening import Heard, ListenOptions
-from ivr.telephony.call import Call, Prompt
+from ivr.testing.distress import distress_call
 from ivr.testing.fake_call import FakeCall
-from ivr.testing.fakes import EventList, TextPrompts
+from ivr.testing.fakes import EventList
 
 PLAN = """
 id: hotline
@@ -29,50 +26,48 @@ start: menu
 nodes:
   menu:
     ask:
-      prompt: {{en-US: "Say balance or agent."}}
+      prompt: {{en-US: "Say balance or agent, or tell me what happened."}}
       dtmf: {{"1": balance, "0": agent}}
       phrases: {{balance: {{en-US: [balance]}}, agent: {{en-US: [agent]}}}}
+      intents: {{card_lost: block, fraud_report: fraud}}
       retries: 2
   balance:
     say: {{en-US: "Your balance is fine."}}
     next: menu
   agent:
     queue: {{name: customer_service, priority: 1}}
+  block:
+    ask:
+      prompt: {{en-US: "Say yes to block your card."}}
+      dtmf: {{"1": blocked}}
+      phrases: {{blocked: {{en-US: ["yes"]}}}}
+  blocked:
+    say: {{en-US: "Your card is blocked."}}
+    next: goodbye
+  fraud:
+    queue: {{name: fraud_desk, priority: 5}}
+  goodbye:
+    hangup: {{prompt: {{en-US: "Goodbye."}}}}
 """
-
-
-@dataclass
-class Caller:
-    """A scripted voice caller (what a recogniser would print)."""
-
-    lines: list[str]
-
-    def available(self, language: str) -> bool:
-        return True
-
-    async def ask(self, call: Call, prompts: Sequence[Prompt], language: str,
-                  options: ListenOptions) -> Heard:
-        text = self.lines.pop(0)
-        return Heard("speech", transcript=Transcript(text, 0.9, engine="script"))
+ANGRY = "This is the fifth time I call, I will complain to the regulator!"
 
 
 async def run(lines: list[str], escalate: str = "") -> tuple[FakeCall, EventList]:
-    loaded, problems = load_text(PLAN.format(escalate=escalate))
-    assert loaded is not None, problems
-    call, events = FakeCall([]), EventList()
-    engine = FlowEngine(call, PublishedPlan.compile(loaded.plan, 1), TextPrompts(), events,
-                        default_queue="customer_service", voice=VoiceConfig(Caller(lines)),
-                        emotion=CueScorer())
-    await engine.run()
+    events = EventList()
+    call = await distress_call(PLAN.format(escalate=escalate), lines, events)
     return call, events
 
 
+def said(call: FakeCall) -> list[str]:
+    return [p.text for p in call.played]
+
+
 async def test_an_angry_caller_gets_a_higher_priority_and_the_event_says_why() -> None:
-    call, events = await run(["This is the fifth time I call, I will complain to the "
-                              "regulator!", "agent"])
+    call, events = await run([ANGRY, "agent"])
     assert call.transferred is not None and call.transferred.priority == 1 + 3
     escalation = events.of("escalation")
     assert len(escalation) == 1 and escalation[0]["action"] == "priority"
+    assert escalation[0]["route"] == "agent"
     assert any("complaint" in r for r in escalation[0]["reasons"])
     scores = events.of("distress")
     assert len(scores) == 2 and scores[0]["score"] >= 0.7
@@ -85,15 +80,62 @@ async def test_a_calm_caller_is_not_escalated() -> None:
     assert not events.of("escalation") and events.of("distress")
 
 
-async def test_queue_policy_sends_the_caller_to_senior_agents_at_once() -> None:
+async def test_distress_on_a_later_turn_sends_a_self_service_caller_to_senior_agents() -> None:
+    # Calm twice, then angry while choosing self-service: no queue on that route.
+    call, events = await run(["balance", "balance please", f"{ANGRY} My balance!"])
+    assert call.transferred is not None
+    assert (call.transferred.name, call.transferred.priority) == ("senior_agents", 3)
+    [escalation] = events.of("escalation")
+    assert escalation["action"] == "queue" and escalation["queue"] == "senior_agents"
+    assert escalation["route"] == "balance" and escalation["reasons"]
+    assert [d["score"] >= 0.7 for d in events.of("distress")] == [False, False, True]
+
+
+async def test_a_queue_route_chosen_in_distress_keeps_its_queue_with_the_boost() -> None:
+    policy = "escalate: {above: 0.7, boost: 5, queue: senior_agents}"
+    call, events = await run([f"{ANGRY} Agent!"], policy)
+    assert call.transferred is not None
+    assert (call.transferred.name, call.transferred.priority) == ("customer_service", 1 + 5)
+    assert events.of("escalation")[0]["boost"] == 5
+
+
+async def test_lost_card_route_is_never_overridden() -> None:
+    call, events = await run([f"{ANGRY} Someone stole my card!", "yes"])
+    assert call.transferred is None and said(call)[-2:] == ["Your card is blocked.", "Goodbye."]
+    [escalation] = events.of("escalation")
+    assert escalation["action"] == "priority" and escalation["route"] == "block"
+    assert "kept the card_lost route" in escalation["reasons"]
+
+
+async def test_fraud_route_keeps_the_fraud_desk_at_a_higher_priority() -> None:
+    call, events = await run([f"{ANGRY} This is a scam, fraud on my account!"])
+    assert call.transferred is not None
+    assert (call.transferred.name, call.transferred.priority) == ("fraud_desk", 5 + 3)
+    assert "kept the fraud_report route" in events.of("escalation")[0]["reasons"]
+
+
+async def test_a_call_escalates_once() -> None:
+    # Escalated (kept route) at the menu; angrier still at the block question, whose route
+    # (a goodbye) would otherwise go to senior agents: no second escalation.
+    call, events = await run([f"{ANGRY} My card is gone!",
+                              "yes, block it, useless people, I will complain to the regulator!"])
+    assert call.transferred is None and said(call)[-1] == "Goodbye."
+    assert len(events.of("escalation")) == 1
+    assert [d["score"] >= 0.7 for d in events.of("distress")] == [True, True]
+
+
+async def test_old_action_field_still_loads_with_a_deprecation(
+        caplog: pytest.LogCaptureFixture) -> None:
     policy = "escalate: {above: 0.7, action: queue, queue: senior_agents, boost: 5}"
-    call, events = await run(["agent agent agent", "balance"], policy)
-    assert call.transferred is not None and call.transferred.name == "senior_agents"
-    assert events.of("escalation")[0]["queue"] == "senior_agents"
+    with caplog.at_level(logging.WARNING):
+        call, events = await run(["agent agent agent", "balance"], policy)
+    assert "escalate 'action' is deprecated" in caplog.text and "<dialplan>:5:" in caplog.text
+    assert call.transferred is not None and call.transferred.priority == 1 + 5
+    assert events.of("escalation")[0]["action"] == "priority"  # its route ends in a queue
 
 
-def test_queue_policy_without_a_queue_is_a_dialplan_problem() -> None:
-    loaded, problems = load_text(PLAN.format(escalate="escalate: {action: queue}"))
+def test_escalation_queue_must_be_a_queue_name() -> None:
+    loaded, problems = load_text(PLAN.format(escalate="escalate: {queue: Senior Agents}"))
     assert loaded is None and any("queue" in str(p) for p in problems)
 
 
