@@ -1,14 +1,15 @@
-"""Supervisor call search: by caller number, day (UTC) and outcome."""
+"""Supervisor call search: by caller number, day (UTC), outcome and distress escalation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from ivr.store.models import CallRow
+from ivr.events import EventKind
+from ivr.store.models import CallEventRow, CallRow
 
 OUTCOMES = ("self_served", "queued", "abandoned", "failed")
 EARLIEST_DAY = date(1970, 1, 1)
@@ -42,11 +43,14 @@ class CallFilter:
     """Calls that started on this UTC day."""
     outcome: str | None = None
     """One of :data:`OUTCOMES`, or ``active`` for calls still running."""
+    escalated: bool | None = None
+    """True: calls a distressed caller escalated (an ``escalation`` event); False: the
+    others; None: both."""
     limit: int = 100
 
     @property
     def empty(self) -> bool:
-        return not (self.caller or self.day or self.outcome)
+        return not (self.caller or self.day or self.outcome or self.escalated is not None)
 
 
 class CallSearch:
@@ -67,5 +71,18 @@ class CallSearch:
             query = query.where(CallRow.outcome.is_(None))
         elif where.outcome:
             query = query.where(CallRow.outcome == where.outcome)
+        if where.escalated is not None:
+            escalated = exists().where(CallEventRow.call_id == CallRow.id,
+                                       CallEventRow.kind == EventKind.ESCALATION.value)
+            query = query.where(escalated if where.escalated else ~escalated)
         async with self._sessions() as session:
             return list(await session.scalars(query))
+
+    async def escalated(self, call_ids: list[str]) -> set[str]:
+        """Which of ``call_ids`` were escalated (one query, for the list's badges)."""
+        if not call_ids:
+            return set()
+        query = select(CallEventRow.call_id).distinct().where(
+            CallEventRow.call_id.in_(call_ids), CallEventRow.kind == EventKind.ESCALATION.value)
+        async with self._sessions() as session:
+            return set(await session.scalars(query))

@@ -11,6 +11,7 @@ from ivr.recording.api import RecordingError, RecordingInfo
 from ivr.web.auth import require_role
 from ivr.web.call_search import OUTCOMES, CallFilter, parse_day
 from ivr.web.context import WebContext, context
+from ivr.web.distress_view import distress_plot
 from ivr.web.query import bad_request
 from ivr.web.timeline import timeline
 from ivr.web.users import as_utc
@@ -32,7 +33,13 @@ def parse_filter(query: web.Request) -> tuple[CallFilter, list[str]]:
     if outcome and outcome not in (*OUTCOMES, "active"):
         problems.append("Unknown outcome.")
         outcome = None
-    return CallFilter(caller=caller, day=day, outcome=outcome), problems
+    raw = query.query.get("escalated", "").strip()
+    escalated = None
+    if raw in ("1", "0"):
+        escalated = raw == "1"
+    elif raw:
+        problems.append("Escalated must be 1 (escalated calls) or 0 (the others).")
+    return CallFilter(caller=caller, day=day, outcome=outcome, escalated=escalated), problems
 
 
 async def _recorded_calls(ctx: WebContext, oldest_started: datetime) -> set[str]:
@@ -54,12 +61,13 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
     if problems:
         raise bad_request(request, " ".join(problems), page="calls.html", calls=[],
                           where=where, problems=problems, outcomes=OUTCOMES, recorded=set(),
-                          store_ready=ctx.recordings is not None)
+                          escalated=set(), store_ready=ctx.recordings is not None)
     rows = await ctx.search.find(where)
     recorded = await _recorded_calls(ctx, rows[-1].started_at) if rows else set()
+    escalated = await ctx.search.escalated([r.id for r in rows])
     return ctx.pages.response(
         "calls.html", request, calls=rows, where=where, problems=problems, outcomes=OUTCOMES,
-        recorded=recorded, store_ready=ctx.recordings is not None)
+        recorded=recorded, escalated=escalated, store_ready=ctx.recordings is not None)
 
 
 async def _recordings(ctx: WebContext, call_id: str) -> tuple[list[RecordingInfo], str | None]:
@@ -83,5 +91,6 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     events = await ctx.calls.events(row.id)
     recordings, problem = await _recordings(ctx, row.id)
     return ctx.pages.response(
-        "call.html", request, call=row, items=timeline(events), recordings=recordings,
+        "call.html", request, call=row, items=timeline(events), plot=distress_plot(events),
+        recordings=recordings,
         recording_problem=problem, default_reason=ctx.settings.default_replay_reason)

@@ -68,6 +68,15 @@ def describe(kind: str, node: str | None, data: dict[str, Any]) -> tuple[Speaker
             return "system", "Within opening hours" if data.get("open") else "Outside opening hours"
         case EventKind.RETRIES_EXHAUSTED:
             return "problem", "No valid answer after every retry"
+        case EventKind.DISTRESS:
+            reasons = "; ".join(str(r) for r in data.get("reasons") or ())
+            return "system", (f"Distress {float(data.get('score') or 0):.2f}"
+                              + (f": {reasons}" if reasons else ""))
+        case EventKind.ESCALATION:
+            where = (f"sent to {data.get('queue')}" if data.get("action") == "queue"
+                     else f"priority +{data.get('boost', 0)}")
+            return "system", f"Escalated ({where}): " + "; ".join(
+                str(r) for r in data.get("reasons") or ())
         case EventKind.ERROR:
             return "problem", f"Error {data.get('code', '?')}: {data.get('message', '')}"
     return "system", kind.replace("_", " ").capitalize()

@@ -59,7 +59,7 @@ HOSTILE = ["a%00b", "%1b%5b2J", "%9b", "%ED%A0%80", "9999-12-31", "2026-02-30",
            "99999999999999999999", "-1", "x" * 2000, "%25%5F"]
 # Each route with the parameters it reads (plus one it does not), fuzzed as the role that
 # can open it; the auditor also on the replay route, where a refusal is audited.
-ROUTES = {"sam": {"/calls": "date caller outcome", "/calls/{card}": "", "/calls/%00": "",
+ROUTES = {"sam": {"/calls": "date caller outcome escalated", "/calls/{card}": "", "/calls/%00": "",
                   "/api/calls": "limit outcome", "/api/calls/{card}": "",
                   "/api/calls/%00": "", "/api/dialplans": "",
                   "/recordings/{rec}/audio": "t reason allow_incomplete",
