@@ -59,9 +59,9 @@ class CallDistress:
             self.pending.append((node_id, TurnInput(self.ctx.language)))
 
     async def settle(self, result: str | Outcome) -> str | Outcome:
-        """Score the node's pending turns; an escalation to a queue replaces ``result``."""
+        """Score the node's pending turns; an escalation may transfer the caller now."""
         pending, self.pending = self.pending, []
-        route: EscalationPolicy | None = None
+        escalated: EscalationPolicy | None = None
         for node_id, turn in pending:
             policy = self.policy(node_id)
             scored = await self.tracker.observe(turn, policy)
@@ -71,27 +71,36 @@ class CallDistress:
                 rolling=None if scored.rolling is None else round(scored.rolling, 3),
                 signals=d.signals, reasons=list(d.reasons))
             if scored.escalate:
-                route = self._escalate(node_id, policy, scored.escalate, result) or route
-        if route is not None and isinstance(result, str):
-            return await self.ctx.transfer(None, route.queue, route.boost, escalated=True)
+                self._escalate(node_id, policy, scored.escalate, result)
+                escalated = policy
+        if escalated is None:
+            return result
+        if isinstance(result, str) and self._to_senior(result):
+            return await self.ctx.transfer(None, escalated.queue, escalated.boost,
+                                           escalated=True)
+        if isinstance(result, Outcome) and result.outcome == "queued":
+            # A question's fallback to the default queue is not transferred yet (queue
+            # nodes, which are, have no caller turns): transfer it so the boost applies.
+            return await self.ctx.transfer(None, result.queue or self.ctx.default_queue,
+                                           result.priority or 0, escalated=True)
         return result
 
+    def _to_senior(self, target: str) -> bool:
+        """The caller's next node is on no kept route and leads to no queue."""
+        return target not in self.kept and queue_at_end(self.ctx.plan, target) is None
+
     def _escalate(self, node_id: str, policy: EscalationPolicy, reasons: list[str],
-                  result: str | Outcome) -> EscalationPolicy | None:
-        """Report the escalation; the policy when the caller must go to its queue now."""
+                  result: str | Outcome) -> None:
+        """Report the escalation; a caller who stays on their route gets the boost."""
         data: dict[str, Any] = {"reasons": list(reasons)}
-        target = result if isinstance(result, str) else None
-        kept = self.kept.get(target) if target is not None else None
-        ends_in = queue_at_end(self.ctx.plan, target) if target is not None else None
-        if kept is not None:
-            data["reasons"].append(f"kept the {kept} route")
-        if kept is None and ends_in is None and target is not None:
+        if isinstance(result, str):
+            data["route"] = result
+            if result in self.kept:
+                data["reasons"].append(f"kept the {self.kept[result]} route")
+        if isinstance(result, str) and self._to_senior(result):
             data.update(action="queue", queue=policy.queue)
         else:
             variables = self.ctx.state.variables
             variables["priority_boost"] = int(variables.get("priority_boost", 0)) + policy.boost
             data.update(action="priority", boost=policy.boost)
-        if target is not None:
-            data["route"] = target
         self.ctx.events.event(EventKind.ESCALATION, node=node_id, **data)
-        return policy if data["action"] == "queue" else None

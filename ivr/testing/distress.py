@@ -23,9 +23,9 @@ from ivr.testing.fakes import TextPrompts
 @dataclass
 class SpokenLines:
     """A ``Listener``: each voice question gets the caller's next line, as a recogniser
-    would print it."""
+    would print it (None, or no line left: silence)."""
 
-    lines: list[str]
+    lines: list[str | None]
 
     def available(self, language: str) -> bool:
         return True
@@ -34,7 +34,10 @@ class SpokenLines:
                   options: ListenOptions) -> Heard:
         for prompt in prompts:
             await call.play(prompt)
-        return Heard("speech", transcript=Transcript(self.lines.pop(0), 0.9, engine="script"))
+        line = self.lines.pop(0) if self.lines else None
+        if line is None:
+            return Heard("none")
+        return Heard("speech", transcript=Transcript(line, 0.9, engine="script"))
 
 
 class KeywordIntents:
@@ -54,7 +57,7 @@ class KeywordIntents:
         return PhraseMatcher().match(text, choices, language, keys)
 
 
-async def distress_call(plan_text: str, lines: list[str], log: EventSink,
+async def distress_call(plan_text: str, lines: list[str | None], log: EventSink,
                         default_queue: str = "customer_service") -> FakeCall:
     """Run one call of ``plan_text`` whose caller says ``lines`` in turn; events to ``log``."""
     loaded, problems = load_text(plan_text)

@@ -52,7 +52,7 @@ nodes:
 ANGRY = "This is the fifth time I call, I will complain to the regulator!"
 
 
-async def run(lines: list[str], escalate: str = "") -> tuple[FakeCall, EventList]:
+async def run(lines: list[str | None], escalate: str = "") -> tuple[FakeCall, EventList]:
     events = EventList()
     call = await distress_call(PLAN.format(escalate=escalate), lines, events)
     return call, events
@@ -97,6 +97,15 @@ async def test_a_queue_route_chosen_in_distress_keeps_its_queue_with_the_boost()
     assert call.transferred is not None
     assert (call.transferred.name, call.transferred.priority) == ("customer_service", 1 + 5)
     assert events.of("escalation")[0]["boost"] == 5
+
+
+async def test_a_question_falling_back_to_the_default_queue_keeps_the_boost() -> None:
+    # Angry, then silent until the question gives up: the default queue, boosted.
+    call, events = await run([ANGRY])
+    assert call.transferred is not None
+    assert (call.transferred.name, call.transferred.priority) == ("customer_service", 0 + 3)
+    assert events.of("escalation")[0]["action"] == "priority"
+    assert events.of("transfer")[-1]["escalated"] is True
 
 
 async def test_lost_card_route_is_never_overridden() -> None:
