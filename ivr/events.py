@@ -97,7 +97,8 @@ class EventKind(StrEnum):
     DISTRESS = "distress"
     """A caller turn's distress score (``score``, ``confidence``, ``rolling``, ``signals``)."""
     ESCALATION = "escalation"
-    """Distress crossed the policy: priority boost or a queue (``action``, ``reasons``)."""
+    """Distress crossed the policy, once per call (``action``: ``priority`` with ``boost``,
+    or ``queue`` with ``queue``; ``route``: the node the caller was going to; ``reasons``)."""
 
     # Recording ------------------------------------------------------------------------
     RECORDING_STARTED = "recording_started"
