@@ -137,7 +137,8 @@ class Hotline:
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
                              overflow_queue=settings.dialplans.default_queue,
                              record_dirs=(settings.record_dir, settings.asterisk_record_dir),
-                             on_overflow=self._turn_away)
+                             on_overflow=self._turn_away,
+                             on_refused=lambda _peer: self.metrics.agi_refused.inc())
         self.speech_pool = make_pool(settings.speech)
         self.ready = False
         """Taking calls: started and not draining (see :meth:`not_ready`)."""

@@ -23,6 +23,10 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.agi_refused = Counter(
+            "ivr_agi_refused", "FastAGI connections refused: the peer is not in agi.allow",
+            registry=self.registry,
+        )
         self.errors = Counter(
             "ivr_errors", "Errors by code", ["code"], registry=self.registry
         )

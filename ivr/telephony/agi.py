@@ -19,6 +19,7 @@ from ivr.errors import AgiError, CallHangup
 from ivr.hostport import parse_hostport
 from ivr.logs import CALL_ID
 from ivr.telephony import agi_protocol as proto
+from ivr.telephony.agi_allow import REFUSED, AllowList, RefusalLog
 from ivr.telephony.agi_session import AgiCall
 from ivr.telephony.call import Call, CallHandler, CallInfo, QueueTarget
 from ivr.telephony.settings import AgiSettings
@@ -53,8 +54,12 @@ class AgiServer:
         overflow_queue: str = "customer_service",
         record_dirs: tuple[Path, str] | None = None,
         on_overflow: OverflowHandler | None = None,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._allow = AllowList(settings.allow)
+        self._refusals = RefusalLog()
+        self._on_refused = on_refused
         self._record_dirs = record_dirs
         self._overflow_queue = overflow_queue
         self._on_overflow = on_overflow or self._to_overflow_queue
@@ -73,6 +78,8 @@ class AgiServer:
         host, port = parse_hostport(self._settings.bind)
 
         async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if not self._admits(writer):
+                return
             task = asyncio.current_task()
             assert task is not None
             self._tasks.add(task)
@@ -94,6 +101,22 @@ class AgiServer:
             await self.start(handler)
         assert self._server is not None
         await self._server.serve_forever()
+
+    def _admits(self, writer: asyncio.StreamWriter) -> bool:
+        """``agi.allow``: a peer from elsewhere is closed before a byte is read."""
+        peer = writer.get_extra_info("peername")
+        host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        if self._allow.admits(host):
+            return True
+        writer.close()
+        if self._on_refused is not None:
+            self._on_refused(host)
+        log_it, unlogged = self._refusals.note(time.monotonic())
+        if log_it:
+            _LOG.warning("%s: FastAGI connection from %s refused (not in agi.allow)%s", REFUSED,
+                         host or "an unknown peer",
+                         f"; {unlogged} more refused since the last such line" if unlogged else "")
+        return False
 
     async def _read_environment(self, reader: asyncio.StreamReader) -> proto.AgiEnvironment:
         lines: list[str] = []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from ivr.hostport import parse_hostport
+from ivr.telephony.agi_allow import LOOPBACK, parse_network
 
 
 class AgiSettings(BaseModel):
@@ -20,9 +21,19 @@ class AgiSettings(BaseModel):
     max_calls: int = 2000
     """Connections over this many are told to go to the default queue."""
     max_line_bytes: int = 8192
+    allow: list[str] = Field(default_factory=lambda: list(LOOPBACK))
+    """Addresses or networks (``10.0.0.0/8``) FastAGI connections may come from; any other
+    peer is closed at once, logged (``agi-refused``, rate-limited) and counted."""
 
     @field_validator("bind")
     @classmethod
     def _bind(cls, v: str) -> str:
         parse_hostport(v)
         return v
+
+    @field_validator("allow")
+    @classmethod
+    def _allow(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("empty: no Asterisk could connect (loopback is 127.0.0.0/8, ::1)")
+        return [str(parse_network(entry)) for entry in v]
