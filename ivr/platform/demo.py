@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +26,14 @@ def money(value: Any) -> str:
 
 def day(value: datetime | None) -> str:
     return value.date().isoformat() if value is not None else ""
+
+
+def payment_status_query(accounts: list[str], tx_id: str | None) -> Select[TransactionRow]:
+    """The customer's transaction ``tx_id`` (the primary key), else their latest."""
+    q = select(TransactionRow).where(TransactionRow.account_id.in_(accounts))
+    if tx_id:
+        q = q.where(TransactionRow.id == tx_id.upper())
+    return q.order_by(TransactionRow.created_at.desc())
 
 
 class DemoPlatform:
@@ -76,10 +84,8 @@ class DemoPlatform:
     async def _payment_status(self, r: ActionRequest) -> ActionResult:
         async with self.engine.connect() as conn:
             accounts = await self._accounts(conn, str(r.customer_id))
-            q = select(TransactionRow).where(TransactionRow.account_id.in_(accounts))
-            if tx_id := r.params.get("transaction_id"):
-                q = q.where(TransactionRow.id == tx_id.upper())
-            row = (await conn.execute(q.order_by(TransactionRow.created_at.desc()))).first()
+            q = payment_status_query(accounts, r.params.get("transaction_id"))
+            row = (await conn.execute(q)).first()
         if row is None:
             return ActionResult("not_found")
         return ActionResult("ok", {"transaction_id": row.id, "status": row.status,

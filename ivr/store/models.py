@@ -41,6 +41,11 @@ class CallRow(Base):
     """The ``ivr serve`` instance that took the call (its ``instance_id`` setting): a
     restarted instance closes only its own calls left open."""
 
+    __table_args__ = (
+        # A caller's recent calls (CallQueries.by_caller): equality on caller, newest first.
+        Index("ix_calls_caller_started_at", "caller", "started_at"),
+    )
+
 
 class CallEventRow(Base):
     """One step of a call: node entered, prompt, keys (never secret ones), transfer, error."""

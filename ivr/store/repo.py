@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -89,6 +89,12 @@ class DialplanRepository:
             return int(await session.scalar(select(func.max(DialplanVersionRow.id))) or 0)
 
 
+def caller_calls_query(caller: str, limit: int) -> Select[CallRow]:
+    """One caller id's most recent calls, newest first: a hot lookup with its own index."""
+    return (select(CallRow).where(CallRow.caller == caller)
+            .order_by(CallRow.started_at.desc()).limit(limit))
+
+
 class CallQueries:
     """Read side for supervisors and the CLI."""
 
@@ -104,6 +110,11 @@ class CallQueries:
             query = query.where(CallRow.caller.like(f"%{caller}"))
         async with self._sessions() as session:
             return list(await session.scalars(query))
+
+    async def by_caller(self, caller: str, *, limit: int = 10) -> list[CallRow]:
+        """One caller id's most recent calls, newest first (``ix_calls_caller_started_at``)."""
+        async with self._sessions() as session:
+            return list(await session.scalars(caller_calls_query(caller, limit)))
 
     async def get(self, call_id: str) -> CallRow | None:
         async with self._sessions() as session:
