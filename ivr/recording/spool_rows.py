@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ivr.recording.capture import Manifest
+from ivr.store.clean import RowCleaner
+from ivr.store.models import CallRow
 
 LOST_ROW = "rec-call-row-lost"
 """``error_code`` of a rebuilt call row: its outcome is unknown."""
@@ -23,16 +25,21 @@ def lost_call_row(manifest: Manifest | None, audio_ended: float | None) -> dict[
     if ended is None and audio_ended is not None:
         ended = datetime.fromtimestamp(audio_ended, UTC)
     started = _when(call.get("started")) or ended or datetime.now(UTC)
-    return {"route": _text(call.get("route"), 64) or "unknown",
-            "caller": _text(call.get("caller"), 64),
-            "caller_name": _text(call.get("caller_name"), 128),
-            "dialed": _text(call.get("dialed"), 64), "language": _text(call.get("language"), 16),
-            "channel": _text(call.get("channel"), 128), "uniqueid": _text(call.get("uniqueid"), 64),
-            "started_at": started, "ended_at": ended or started, "error_code": LOST_ROW}
+    values = {name: _text(call.get(name)) for name in _COPIED}
+    values["route"] = values["route"] or "unknown"
+    # Cleaned as the writer cleans rows: a manifest holds what came from the network, and a
+    # value the database refuses (NUL on PostgreSQL) would keep the plaintext here forever.
+    cleaned, _unknown = _CLEAN({**values, "started_at": started, "ended_at": ended or started,
+                                "error_code": LOST_ROW})
+    return cleaned
 
 
-def _text(value: Any, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
+_COPIED = ("route", "caller", "caller_name", "dialed", "language", "channel", "uniqueid")
+_CLEAN = RowCleaner(CallRow.__table__)  # type: ignore[arg-type]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _when(value: Any) -> datetime | None:

@@ -268,3 +268,29 @@ def test_orphans_wait_a_minute_at_most_by_default() -> None:
     from ivr.recording.settings import RecordingSettings
 
     assert RecordingSettings().orphan_seconds <= 60
+
+
+# Review fx1 -----------------------------------------------------------------------------------
+async def test_a_call_row_rebuilt_from_a_hostile_manifest_is_cleaned_and_the_audio_sealed(
+        db_url: str, tmp_path: Path, sounds: Path, plan_dir: Path) -> None:
+    from ivr.recording.capture import Manifest
+
+    settings = settings_for(tmp_path, sounds, plan_dir, store={"url": db_url})
+    spool = settings.spool_dir
+    spool.mkdir(parents=True)
+    call_id = "bad0c0de" * 4
+    write_wav(spool / f"{call_id}-1.wav", speechlike(1.0))
+    Manifest(call_id, "bad0feed" * 4, segments=[f"{call_id}-1.wav"],
+             call={"caller": "+1555\x00123\x1b[2J", "caller_name": "Eve\x00" + "x" * 200,
+                   "route": "rec\n", "dialed": "\ud800100"}).write(spool)
+    app = Hotline(settings)
+    async with app.running():  # PostgreSQL refuses NUL: the row and the seal used to fail
+        await sealed_soon(app, call_id)
+        call = await app.calls.get(call_id)
+        assert call is not None
+        assert call.caller == "+1555\ufffd123\ufffd[2J" and call.route == "rec\ufffd"
+        assert call.caller_name is not None and len(call.caller_name) == 128
+        assert call.dialed == "\ufffd100"
+        [info] = await app.recordings.list(call_id=call_id)
+        assert info.complete
+        assert plaintext(spool) == []
