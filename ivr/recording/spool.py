@@ -129,10 +129,13 @@ class SpoolSealer:
         --now``). A database error ends the scan (raised); any other failure is one call's:
         it is alerted once and the scan goes on."""
         async with self._lock:
+            # Live before the listing too: a call that ends while the spool is listed has
+            # its manifest written after the listing, so its segments are no orphans.
+            live = set(self._live)
             manifests, segments = await self.store.offload(self._listing)
             done = []
             for call_id in sorted(manifests.keys() | segments.keys()):
-                if call_id in self._live:
+                if call_id in live or call_id in self._live:
                     continue
                 try:
                     rid = await self._seal_call(call_id, manifests.get(call_id),
@@ -212,6 +215,9 @@ class SpoolSealer:
                 return None
         elif not (force or self._settled(paths, self.settings.orphan_seconds)):
             return None
+        elif manifest_path is None and await self.store.offload(
+                (self.spool / f"{call_id}.json").exists):
+            return None  # the call ended since the listing: the next scan seals it whole
         if not await self._ensure_row(call_id, job.manifest, paths):
             return None
         if job.bad_manifest:

@@ -294,3 +294,35 @@ async def test_a_call_row_rebuilt_from_a_hostile_manifest_is_cleaned_and_the_aud
         [info] = await app.recordings.list(call_id=call_id)
         assert info.complete
         assert plaintext(spool) == []
+
+
+async def test_a_call_that_ends_during_a_scan_is_sealed_once_and_complete(
+        tmp_path: Path, sounds: Path, plan_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr.recording.capture import Manifest
+
+    settings = settings_for(tmp_path, sounds, plan_dir, orphan_seconds=0)
+    app = Hotline(settings)
+    async with app.running():
+        await swept(app)
+        sealer = app.recording.sealer
+        spool = settings.spool_dir
+        call_id = "e0dd0000c0ffee00c0ffee00c0ffee00"
+        sealer.track(call_id)
+        spool.mkdir(parents=True, exist_ok=True)
+        write_wav(spool / f"{call_id}-1.wav", speechlike(1.0))
+        listing = sealer._listing
+
+        def call_ends_right_after_the_listing() -> Any:
+            seen = listing()
+            Manifest(call_id, "e0dd0001" * 4, segments=[f"{call_id}-1.wav"],
+                     call={"route": "rec"}).write(spool)
+            sealer.release(call_id)
+            return seen
+
+        monkeypatch.setattr(sealer, "_listing", call_ends_right_after_the_listing)
+        await sealer.scan_once(force=True)
+        monkeypatch.undo()
+        await sealer.scan_once(force=True)
+        [info] = await app.recordings.list(call_id=call_id)  # once, not an orphan + "missing"
+        assert info.complete and info.duration == pytest.approx(1.0)
+        assert plaintext(spool) == []
