@@ -5,7 +5,9 @@ writes them every ``flush_seconds`` in a single transaction. Values are cleaned 
 columns as they are queued (:mod:`ivr.store.clean`), so hostile caller ids cannot break a
 batch. When the database still refuses a batch for its data (a constraint, a value), the
 batch is split until the refused row is alone; that row is logged (``store-row-rejected``),
-counted and dropped, and everything else is written. When the database is down the batch is
+counted and dropped, and everything else is written. When the refused row is a call's own
+row, the call's later rows (which its foreign key would refuse one by one) are dropped as
+they come, with one ``store-rows-orphaned`` line per call. When the database is down the batch is
 kept and retried; new calls see ``healthy`` false and are sent to an agent with an apology
 instead of running a flow nobody can audit.
 """
@@ -20,15 +22,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.events import EventKind
 from ivr.store.clean import RowCleaner
 from ivr.store.models import CallEventRow, CallRow, TurnRow
+from ivr.store.refusals import describe_error, is_bad_row, is_duplicate
 
 _LOG = logging.getLogger(__name__)
 MAX_PENDING = 200_000
+LOST_CALLS_KEPT = 10_000
+"""Calls whose row was refused or dropped that the writer remembers (the newest ones)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds the last flush at shutdown may take before the rows left are given up."""
 _TABLES = CallRow.metadata.tables
@@ -51,11 +56,13 @@ class EventWriter:
 
     def __init__(self, engine: AsyncEngine, *, flush_seconds: float = 0.05,
                  instance_id: str | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 max_pending: int = MAX_PENDING) -> None:
         self._engine = engine
         self._flush_seconds = flush_seconds
         self.instance_id = instance_id
         self._on_error = on_error
+        self._max_pending = max_pending
         self._pending: list[_Op] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -68,6 +75,10 @@ class EventWriter:
         self._flushing: asyncio.Future[bool] | None = None
         self._unwritten: dict[str, asyncio.Event] = {}
         """Calls whose row is queued but not written yet (see :meth:`ensure_written`)."""
+        self._lost: dict[str, int] = {}
+        """Calls whose row was refused or dropped, with how many later rows were dropped."""
+        self.orphaned = 0
+        """Rows dropped because their call's row was refused or dropped."""
 
     @property
     def pending(self) -> int:
@@ -76,10 +87,14 @@ class EventWriter:
 
     def add(self, kind: str, values: dict[str, Any]) -> None:
         """Queue one row (cleaned for its table now, so the batch holds no hostile value)."""
-        if len(self._pending) >= MAX_PENDING:
+        if kind != "call" and self._is_orphan(_call_of(kind, values)):
+            return
+        if len(self._pending) >= self._max_pending:
             self._dropped += 1
             if self._dropped in (1, 1000, 100_000):
                 _LOG.error("store-backlog-full: dropped %d call rows; database down?", self._dropped)
+            if kind == "call":
+                self._lose(values.get("id"))
             return
         if kind == "call" and self.instance_id is not None:
             values = {"instance_id": self.instance_id, **values}
@@ -96,7 +111,10 @@ class EventWriter:
     async def ensure_written(self, call_id: str, timeout: float = 5.0) -> bool:
         """Wait until the call's own row is written, so rows written elsewhere that refer to
         it (a recording) satisfy their foreign key. False when it is not written within
-        ``timeout`` or the database is down (then nobody should wait for it)."""
+        ``timeout``, the database is down (then nobody should wait for it), or the row was
+        refused or dropped."""
+        if call_id in self._lost:
+            return False
         written = self._unwritten.get(call_id)
         if written is None:
             return True
@@ -108,7 +126,41 @@ class EventWriter:
                 await written.wait()
         except TimeoutError:
             return False
+        return call_id not in self._lost
+
+    def _lose(self, call_id: Any) -> None:
+        """Remember a call whose row will never be written (refused or dropped)."""
+        if isinstance(call_id, str):
+            self._lost[call_id] = 0
+            if len(self._lost) > LOST_CALLS_KEPT:
+                del self._lost[next(iter(self._lost))]
+
+    def _is_orphan(self, call_id: Any) -> bool:
+        """True (and counted, said once per call) when ``call_id``'s row is lost."""
+        if call_id not in self._lost:
+            return False
+        self.orphaned += 1
+        self._lost[call_id] += 1
+        if self._lost[call_id] == 1:
+            _LOG.warning("store-rows-orphaned: dropping the later rows of call %s (its own row "
+                         "was not written)", call_id)
+            if self._on_error is not None:
+                self._on_error("store-rows-orphaned")
         return True
+
+    def _without_orphans(self, ops: list[_Op]) -> list[_Op]:
+        """``ops`` without the rows of calls whose own row is lost."""
+        if not self._lost:
+            return ops
+        out = []
+        for op in ops:
+            if op.kind == "events":
+                rows = [r for r in op.values["rows"] if not self._is_orphan(r.get("call_id"))]
+                if rows:
+                    out.append(_Op("events", {"rows": rows}))
+            elif op.kind == "call" or not self._is_orphan(_call_of(op.kind, op.values)):
+                out.append(op)
+        return out
 
     def _settled(self, ops: list[_Op]) -> None:
         """Release whoever waits for these call rows (written, or dropped as refused)."""
@@ -158,7 +210,7 @@ class EventWriter:
         if not self._pending:
             self._idle.set()
             return True
-        batch, self._pending = self._pending, []
+        batch, self._pending = self._without_orphans(self._pending), []
         try:
             left = await self._write(_coalesce(batch))
         except BaseException:  # cut short (close() timed out): keep the rows for the count
@@ -192,6 +244,8 @@ class EventWriter:
                 if len(units) == 1:
                     self._reject(units[0], err)
                     self._settled(units)
+                    if units[0].kind == "call":
+                        todo = [kept for rest in todo if (kept := self._without_orphans(rest))]
                 else:
                     middle = len(units) // 2
                     todo += [units[middle:], units[:middle]]
@@ -215,16 +269,18 @@ class EventWriter:
 
     def _unavailable(self, err: BaseException) -> None:
         if self.healthy:
-            _LOG.error("store-unavailable: cannot write calls (%s); will retry", _reason(err))
+            _LOG.error("store-unavailable: cannot write calls (%s); will retry", describe_error(err))
         self.healthy = False
-        self.last_error = _reason(err)
+        self.last_error = describe_error(err)
 
     def _reject(self, op: _Op, err: BaseException) -> None:
         self.rejected += 1
         values = op.values["rows"][0] if op.kind == "events" else op.values
         kind = "event" if op.kind == "events" else op.kind
         _LOG.error("store-row-rejected: dropped one %s row of call %s the database refused (%s)",
-                   kind, values.get("call_id") or values.get("id"), _reason(err))
+                   kind, values.get("call_id") or values.get("id"), describe_error(err))
+        if op.kind == "call" and not is_duplicate(err):  # a duplicate's row is there already
+            self._lose(values.get("id"))
         if self._on_error is not None:
             self._on_error("store-row-rejected")
 
@@ -238,26 +294,9 @@ class EventWriter:
         return True
 
 
-def is_bad_row(err: BaseException) -> bool:
-    """True when the database or its driver refused the values (a constraint, a value it
-    cannot take), not the connection: SQLSTATE classes 22 and 23, or a value the driver
-    could not encode."""
-    if isinstance(err, (IntegrityError, DataError, ValueError, TypeError)):
-        return True
-    if isinstance(err, StatementError):
-        orig = err.orig
-        state = getattr(orig, "sqlstate", None)
-        if isinstance(state, str) and state:
-            return state[:2] in ("22", "23")
-        return isinstance(orig, (ValueError, TypeError))
-    return False
-
-
-def _reason(err: BaseException) -> str:
-    """The first line of the driver's message (never the statement or its parameters)."""
-    orig = getattr(err, "orig", None) or err
-    lines = str(orig).strip().splitlines()
-    return f"{type(orig).__name__}: {lines[0][:200] if lines else ''}"
+def _call_of(kind: str, values: dict[str, Any]) -> Any:
+    """The call a queued row belongs to."""
+    return values.get("id") if kind in ("call", "update") else values.get("call_id")
 
 
 def _flatten(ops: list[_Op]) -> list[_Op]:

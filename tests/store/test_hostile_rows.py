@@ -63,6 +63,7 @@ async def test_hostile_values_and_refused_rows_never_stop_the_writer(
             good.update(outcome="queued", queue="payments")
             assert await writer.wait_idle(15), "the writer is stuck on a refused batch"
         assert writer.healthy
+        assert await writer.ensure_written(HOSTILE, 1)  # a duplicate's row is there
         later = CallRecorder(writer, LATER)
         later.start(transport="webrtc", route="hotline", caller="+15550000000")
         later.update(outcome="abandoned")
