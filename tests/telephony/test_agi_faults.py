@@ -92,7 +92,7 @@ async def test_a_call_over_capacity_is_stored_counted_and_queued(
 
 async def test_a_silent_asterisk_frees_the_call_slot_after_one_reply_timeout(
         tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> None:
-    timeout = 1.0
+    timeout = 2.0  # long enough that one timeout and three are far apart on a loaded machine
     app = Hotline(server_settings(tmp_path, sounds_dir, dialplan_dir,
                                   agi={"max_calls": 1, "reply_timeout": timeout}))
     unanswered: list[float] = []
@@ -106,18 +106,18 @@ async def test_a_silent_asterisk_frees_the_call_slot_after_one_reply_timeout(
     async with app.running():
         silent = await call(app, "1", "3", tamper=go_silent)
         closed_after = time.perf_counter() - unanswered[0]
-        for _ in range(50):
-            if app.agi.active == 0:
-                break
+        deadline = time.perf_counter() + 10
+        while app.agi.active and time.perf_counter() < deadline:
             await asyncio.sleep(0.02)
         assert app.agi.active == 0
         served = await call(app, "1", "3")  # the only slot is free again
         rows = await stored_calls(app)
-    # Closed after one reply timeout (not one per fallback command), nothing sent after it.
+    # Closed by the server after one reply timeout: the unanswered command was the last one
+    # sent (no fallback command waited for a reply of its own), and well before 3 timeouts.
     assert silent.closed_by_server
-    assert closed_after < 1.6 * timeout
     assert silent.commands[-1].startswith("STREAM FILE")
     assert sum(c.startswith("STREAM FILE") for c in silent.commands) == 1
+    assert timeout <= closed_after + 0.05 and closed_after < 2 * timeout + 1.5 < 3 * timeout
     assert served.variables["IVR_QUEUE"] == "card_services"
     by_caller = {r.outcome: r for r in rows}
     assert set(by_caller) == {"failed", "queued"}
