@@ -252,14 +252,14 @@ class AgiCall:
                 raise CallHangup("caller hung up while recording")
             key = proto.digit_from_code(code) if reply.data == "dtmf" else None
             try:
-                samples, rate = read_wav(local)
+                samples, rate = await asyncio.to_thread(read_wav, local)  # shared disk: slow
                 clip: AudioClip | None = AudioClip(samples, rate)
             except PromptError as err:
                 _LOG.debug("no turn audio: %s", err.message)
                 clip = None
             return RecordResult(clip, key)
-        finally:
-            local.unlink(missing_ok=True)  # caller audio never lingers unencrypted
+        finally:  # caller audio never lingers unencrypted, even when the call is cancelled
+            await asyncio.shield(asyncio.to_thread(local.unlink, missing_ok=True))
 
     async def stop_playback(self) -> None:
         raise AgiError("agi-not-streaming", "FastAGI plays prompts to the end")

@@ -3,6 +3,11 @@ whisper on the recorded turn, turns stored; and `ivr serve` refusing unheard lan
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +79,56 @@ async def test_caller_says_refunds_over_fastagi_and_the_turn_is_stored(
     assert (turn.mode, turn.result, turn.engine) == ("speech", "match", "whisper")
     assert "refund" in turn.transcript.lower() and turn.confidence > 0.3
     assert turn.end_to_final_ms >= 1000  # FastAGI endpointing is whole seconds
+
+
+async def test_a_slow_shared_folder_does_not_stall_other_calls(
+        tmp_path: Path, whisper: Any) -> None:
+    """Reading the turn's audio from a shared folder that answers slowly (NFS under load;
+    here a pipe whose writer takes a second) runs off the event loop: the loop keeps
+    ticking meanwhile, and the turn is still heard."""
+    wav = tmp_path / "caller.wav"
+    write_wav(wav, [*silence(0.3), *espeak("refunds please"), *silence(1.0)], 8000)
+    app = Hotline(settings_for(tmp_path))
+    window: list[float] = []
+
+    def slow_disk(command: str, replies: list[str]) -> list[str]:
+        if command.startswith("RECORD FILE") and not window:
+            name = re.search(r"/(turn-\S+) wav", command)
+            assert name is not None
+            path = app.settings.record_dir / f"{name[1]}.wav"
+            data = path.read_bytes()
+            path.unlink()
+            os.mkfifo(path)
+
+            def write_later() -> None:
+                window.append(time.perf_counter())
+                time.sleep(1.0)
+                window.append(time.perf_counter())
+                path.write_bytes(data)  # blocks until the server opens the pipe
+
+            threading.Thread(target=write_later, daemon=True).start()
+        return replies
+
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.02)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with app.running():
+            assert app.agi_address is not None
+            result = await run_call(*app.agi_address, script_actions=CallerScript.of(Speak(wav)),
+                                    sounds_root=app.settings.sounds_dir, idle_timeout=20,
+                                    tamper=slow_disk)
+    finally:
+        ticker.cancel()
+    assert result.variables.get("IVR_QUEUE") == "refunds"
+    start, end = window
+    assert any(start + 0.3 < t < end - 0.3 for t in ticks), "the event loop was blocked"
+    assert not list(app.settings.record_dir.iterdir())
 
 
 async def test_keys_still_work_over_fastagi(tmp_path: Path, whisper: Any) -> None:
