@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import stat
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,12 +36,13 @@ from ivr.recording.api import RecordingError
 from ivr.recording.capture import Manifest
 from ivr.recording.crypto import AudioFormat
 from ivr.recording.settings import RecordingSettings
+from ivr.recording.spool_files import SpoolListing, list_spool, make_private, set_aside
 from ivr.recording.spool_rows import lost_call_row
 from ivr.recording.store import ActiveRecording, RecordingStore, open_binary
 from ivr.recording.wavpcm import PcmWav, iter_pcm, probe_wav
+from ivr.store.clean import clean_text
 
 _LOG = logging.getLogger(__name__)
-_SEGMENT = re.compile(r"^(?P<call>[A-Za-z0-9_.-]+)-(?P<n>\d+)\.wav$")
 Alert = Callable[[str, str, str, bool], None]
 """(call id, code, message, the call has a row: an event may refer to it)."""
 RowPending = Callable[[str], Awaitable[bool]]
@@ -119,9 +118,7 @@ class SpoolSealer:
 
     def leftovers(self) -> list[str]:
         """Names of plaintext files still in the spool (blocking: call off the loop)."""
-        manifests, segments = self._listing()
-        return sorted([p.name for p in manifests.values()]
-                      + [p.name for paths in segments.values() for p in paths])
+        return self._listing().names()
 
     async def scan_once(self, *, force: bool = False) -> list[str]:
         """Seal whatever is ready; returns the recording ids written. ``force`` seals every
@@ -132,7 +129,10 @@ class SpoolSealer:
             # Live before the listing too: a call that ends while the spool is listed has
             # its manifest written after the listing, so its segments are no orphans.
             live = set(self._live)
-            manifests, segments = await self.store.offload(self._listing)
+            listing = await self.store.offload(self._listing)
+            manifests, segments = listing.manifests, listing.segments
+            for stray in listing.strays:  # never a call: no row is made, no event
+                await self._set_aside(None, stray, "rec-spool-stray", "named like no call")
             done = []
             for call_id in sorted(manifests.keys() | segments.keys()):
                 if call_id in live or call_id in self._live:
@@ -151,23 +151,12 @@ class SpoolSealer:
                     done.append(rid)
             return done
 
-    def _listing(self) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+    def _listing(self) -> SpoolListing:
         """Manifests and segments by call; files others could read are made 0600."""
-        if not self.spool.is_dir():
-            return {}, {}
-        manifests: dict[str, Path] = {}
-        segments: dict[str, list[Path]] = {}
-        for path in self.spool.iterdir():
-            if path.suffix == ".json" and not path.name.startswith("."):
-                manifests[path.stem] = path
-            elif match := _SEGMENT.match(path.name):
-                segments.setdefault(match.group("call"), []).append(path)
-            else:
-                continue
-            _make_private(path)
-        for paths in segments.values():
-            paths.sort(key=lambda p: int(_SEGMENT.match(p.name).group("n")))  # type: ignore[union-attr]
-        return manifests, segments
+        listing = list_spool(self.spool)
+        for name in listing.names():
+            make_private(self.spool / name)
+        return listing
 
     def _settled(self, paths: list[Path], delay: float | None = None) -> bool:
         wait = self.settings.settle_seconds if delay is None else delay
@@ -209,6 +198,11 @@ class SpoolSealer:
             except (OSError, ValueError, TypeError) as err:
                 job.bad_manifest = f"manifest {manifest_path.name} unreadable ({err}); " \
                     "its segments are sealed as cut short"
+                if not paths:  # no audio: not a call's, or nothing is left of it
+                    if force or self._settled([manifest_path], self.settings.orphan_seconds):
+                        await self._set_aside(call_id, manifest_path, "rec-manifest-unreadable",
+                                              f"unreadable ({failure_text(err)}), no segments")
+                    return None
         if job.manifest is not None:
             paths = [self.spool / name for name in job.manifest.segments]
             if not (force or self._settled([*paths, manifest_path] if manifest_path else paths)):
@@ -334,6 +328,20 @@ class SpoolSealer:
         for path in paths:
             await self.store.offload(path.unlink, True)
 
+    async def _set_aside(self, call_id: str | None, path: Path, code: str, why: str) -> None:
+        """Alert (logged and counted; an event only if the call has a row) and move the file
+        into the spool's quarantine folder; one that cannot be moved is alerted once."""
+        name = clean_text(path.name, 100)
+        try:
+            await self.store.offload(set_aside, path)
+        except OSError as err:
+            self._alert_once(call_id or name, code, f"{name}: {why}; not moved aside ({err})",
+                             has_row=False)
+            return
+        has_row = call_id is not None and await self._has_row(call_id)
+        self._raise_alert(call_id or name, code, f"{name}: {why}; moved to quarantine/",
+                          has_row=has_row)
+
     def _alert_once(self, call_id: str, code: str, message: str, *, has_row: bool) -> None:
         """A failure retried every scan is alerted the first time only."""
         if (call_id, code) not in self._alerted:
@@ -375,15 +383,6 @@ def _probe_all(paths: list[Path]) -> list[_Segment]:
         except (OSError, RecordingError):
             out.append(_Segment(path, None, "rec-segment-unreadable"))
     return out
-
-
-def _make_private(path: Path) -> None:
-    """0600 for a spool file we own (Asterisk's own files we may not change: ignored)."""
-    try:
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            path.chmod(0o600)
-    except OSError:
-        pass
 
 
 def _last_change(paths: list[Path]) -> float | None:

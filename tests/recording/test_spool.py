@@ -326,3 +326,26 @@ async def test_a_call_that_ends_during_a_scan_is_sealed_once_and_complete(
         [info] = await app.recordings.list(call_id=call_id)  # once, not an orphan + "missing"
         assert info.complete and info.duration == pytest.approx(1.0)
         assert plaintext(spool) == []
+
+
+async def test_stray_files_in_the_spool_make_no_call_and_are_set_aside_with_an_alert(
+        db_url: str, tmp_path: Path, sounds: Path, plan_dir: Path) -> None:
+    settings = settings_for(tmp_path, sounds, plan_dir, store={"url": db_url})
+    spool = settings.spool_dir
+    spool.mkdir(parents=True)
+    (spool / "notes.json").write_text("{not json")  # a call id's shape, but no manifest
+    (spool / f"{'x' * 70}.json").write_text("{}")  # too long for a call id
+    write_wav(spool / "copy of call-1.wav", speechlike(0.5))  # a segment named like no call
+    app = Hotline(settings)
+    async with app.running():
+        await swept(app)
+        assert await app.recording.sealer.scan_once(force=True) == []
+        assert plaintext(spool) == ["quarantine"]
+        aside = sorted(p.name for p in (spool / "quarantine").iterdir())
+        assert aside == ["copy of call-1.wav", "notes.json", f"{'x' * 70}.json"]
+        assert {stat.S_IMODE(p.stat().st_mode) for p in (spool / "quarantine").iterdir()} \
+            == {0o600}
+        assert await app.calls.recent() == []  # no call that never was
+        assert errors_counted(app, "rec-manifest-unreadable") == 1
+        assert errors_counted(app, "rec-spool-stray") == 2
+        assert errors_counted(app, "rec-seal-failed") == 0
