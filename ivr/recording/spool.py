@@ -36,7 +36,13 @@ from ivr.recording.api import RecordingError
 from ivr.recording.capture import Manifest
 from ivr.recording.crypto import AudioFormat
 from ivr.recording.settings import RecordingSettings
-from ivr.recording.spool_files import SpoolListing, list_spool, make_private, set_aside
+from ivr.recording.spool_files import (
+    SpoolListing,
+    is_segment_of,
+    list_spool,
+    make_private,
+    set_aside,
+)
 from ivr.recording.spool_rows import lost_call_row
 from ivr.recording.store import ActiveRecording, RecordingStore, open_binary
 from ivr.recording.wavpcm import PcmWav, iter_pcm, probe_wav
@@ -204,7 +210,8 @@ class SpoolSealer:
                                               f"unreadable ({failure_text(err)}), no segments")
                     return None
         if job.manifest is not None:
-            paths = [self.spool / name for name in job.manifest.segments]
+            paths = [self.spool / name for name in job.manifest.segments
+                     if is_segment_of(call_id, name)]
             if not (force or self._settled([*paths, manifest_path] if manifest_path else paths)):
                 return None
         elif not (force or self._settled(paths, self.settings.orphan_seconds)):

@@ -42,6 +42,13 @@ def is_call_id(text: str) -> bool:
     return CALL_ID.fullmatch(text) is not None
 
 
+def is_segment_of(call_id: str, name: str) -> bool:
+    """True for ``<call id>-<n>.wav`` of this call: a manifest naming anything else (another
+    call's file, ``../x``) is never read or removed."""
+    found = _SEGMENT.fullmatch(name)
+    return found is not None and found["call"] == call_id and "/" not in name
+
+
 def list_spool(spool: Path) -> SpoolListing:
     """Manifests and segments by call, and strays (blocking)."""
     out = SpoolListing()

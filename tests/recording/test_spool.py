@@ -4,6 +4,7 @@ the recording spool is sealed, what cannot be sealed is an alert, and the spool 
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,27 @@ async def test_stray_files_in_the_spool_make_no_call_and_are_set_aside_with_an_a
         assert errors_counted(app, "rec-manifest-unreadable") == 1
         assert errors_counted(app, "rec-spool-stray") == 2
         assert errors_counted(app, "rec-seal-failed") == 0
+
+
+async def test_a_manifest_naming_files_outside_its_call_never_reads_or_removes_them(
+        tmp_path: Path, sounds: Path, plan_dir: Path) -> None:
+    from ivr.recording.capture import Manifest
+
+    settings = settings_for(tmp_path, sounds, plan_dir)
+    spool = settings.spool_dir
+    spool.mkdir(parents=True)
+    outside = tmp_path / "precious.wav"
+    write_wav(outside, speechlike(1.0))
+    other = "0ther0ca11" * 3
+    write_wav(spool / f"{other}-1.wav", speechlike(1.0))
+    call_id = "c0ffee00" * 4
+    write_wav(spool / f"{call_id}-1.wav", speechlike(1.0))
+    Manifest(call_id, "feedc0de" * 4,
+             segments=[f"{call_id}-1.wav", os.path.relpath(outside, spool),
+                       f"{other}-1.wav"]).write(spool)
+    app = Hotline(settings)
+    async with app.running():
+        await sealed_soon(app, call_id)
+        [info] = await app.recordings.list(call_id=call_id)
+        assert info.duration == pytest.approx(1.0, abs=0.2)  # its own segment only
+    assert outside.exists()
