@@ -13,27 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("IVR_TEST_PG_URL")
 
 
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import text
-
-    from ivr.store.db import make_engine
-
-    async def reset() -> None:
-        engine = make_engine(url)
-        try:
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(reset())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend the store supports."""
     from ivr.store.db import upgrade
+    from ivr.testing.postgres import reset_postgres
 
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'ivr.db'}"
@@ -41,7 +25,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         if not PG_URL:
             pytest.skip("IVR_TEST_PG_URL not set (make test starts PostgreSQL and sets it)")
         url = PG_URL
-        _reset_postgres(url)
+        reset_postgres(url)
     upgrade(url)
     yield url
 

@@ -30,6 +30,7 @@ import pytest
 from ivr.flow.settings import DialplanSettings
 from ivr.testing.agi_peer import PeerResult, run_call
 from ivr.testing.agi_script import CallerScript
+from ivr.testing.postgres import reset_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("IVR_TEST_PG_URL")
@@ -49,24 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def fresh_postgres(url: str) -> None:
-    """An empty public schema, so ``ivr`` migrates from nothing as on a first install."""
-    from sqlalchemy import text
-
-    from ivr.store.db import make_engine
-
-    async def reset() -> None:
-        engine = make_engine(url)
-        try:
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(reset())
 
 
 @dataclass
@@ -117,7 +100,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip("IVR_TEST_PG_URL not set (make test starts PostgreSQL and sets it)")
-        fresh_postgres(PG_URL)
+        reset_postgres(PG_URL)  # ivr migrates from nothing, as on a first install
         env["IVR_STORE__URL"] = PG_URL
     data_dir = tmp_path_factory.mktemp(f"fresh-{request.param}")
     http_port, agi_port = free_port(), free_port()
