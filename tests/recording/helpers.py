@@ -65,3 +65,26 @@ def frame_offsets(path: Path) -> list[tuple[int, int]]:
         sealed = read_sealed(f)
         frames, _ = scan_frames(f, sealed)
     return [(fr.offset - 5, fr.offset + fr.length) for fr in frames]
+
+
+# A dialplan that records, pauses for a PIN, resumes and hangs up.
+PLAN = """\
+id: rec
+languages: [en-US]
+start: hello
+nodes:
+  hello:
+    say: {en-US: "Welcome to Acme Pay."}
+    next: pin
+  pin:
+    collect:
+      prompt: {en-US: "Please key in your PIN."}
+      into: pin
+      min_length: 4
+      max_length: 4
+      secret: true
+    next: bye
+  bye:
+    hangup:
+      prompt: {en-US: "Goodbye."}
+"""

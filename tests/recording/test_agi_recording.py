@@ -17,28 +17,7 @@ from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.mixmonitor import dtmf_tone
 
-from .helpers import wav_samples
-
-PLAN = """\
-id: rec
-languages: [en-US]
-start: hello
-nodes:
-  hello:
-    say: {en-US: "Welcome to Acme Pay."}
-    next: pin
-  pin:
-    collect:
-      prompt: {en-US: "Please key in your PIN."}
-      into: pin
-      min_length: 4
-      max_length: 4
-      secret: true
-    next: bye
-  bye:
-    hangup:
-      prompt: {en-US: "Goodbye."}
-"""
+from .helpers import PLAN, wav_samples
 
 
 @pytest.fixture(scope="module")

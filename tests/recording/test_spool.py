@@ -18,28 +18,8 @@ from ivr.testing.agi_peer import PeerResult, run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
 
-from .helpers import speechlike, write_wav
+from .helpers import PLAN, speechlike, write_wav
 
-PLAN = """\
-id: rec
-languages: [en-US]
-start: hello
-nodes:
-  hello:
-    say: {en-US: "Welcome to Acme Pay."}
-    next: pin
-  pin:
-    collect:
-      prompt: {en-US: "Please key in your PIN."}
-      into: pin
-      min_length: 4
-      max_length: 4
-      secret: true
-    next: bye
-  bye:
-    hangup:
-      prompt: {en-US: "Goodbye."}
-"""
 CALLER = "+15551234567"
 
 

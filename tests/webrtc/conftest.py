@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -29,3 +30,15 @@ def base_url(app: Hotline) -> str:
     assert app.http_address is not None
     host, port = app.http_address
     return f"http://{host}:{port}"
+
+
+async def stored(app: Hotline, call_id: str | None) -> tuple[Any, list[Any]]:
+    """The call's row once it has ended, and its events."""
+    assert call_id is not None
+    for _ in range(100):
+        assert await app.writer.wait_idle(5)
+        row = await app.calls.get(call_id)
+        if row is not None and row.ended_at is not None:
+            return row, await app.calls.events(call_id)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"call {call_id} was not stored")

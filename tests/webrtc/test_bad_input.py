@@ -11,8 +11,7 @@ import aiohttp
 from ivr.app import Hotline
 from ivr.telephony.headless import HeadlessCaller, Step
 
-from .conftest import base_url, make_settings
-from .test_calls import stored
+from .conftest import base_url, make_settings, stored
 
 
 async def post(url: str, body: Any, **kwargs: Any) -> tuple[int, Any]:

@@ -12,7 +12,7 @@ from ivr.app import Hotline
 from ivr.telephony.headless import SPEAK_RATE, HeadlessCaller, Step
 from ivr.testing.speech_audio import espeak
 
-from .conftest import base_url, make_settings
+from .conftest import base_url, make_settings, stored
 
 VOICE_PLAN = """\
 id: voice
@@ -38,17 +38,6 @@ nodes:
   agent:
     queue: {name: customer_service, prompt: {en-US: "Please hold for an agent."}}
 """
-
-
-async def stored(app: Hotline, call_id: str | None) -> tuple[Any, list[Any]]:
-    assert call_id is not None
-    for _ in range(50):
-        assert await app.writer.wait_idle(5)
-        row = await app.calls.get(call_id)
-        if row is not None and row.ended_at is not None:
-            return row, await app.calls.events(call_id)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call {call_id} was not stored")
 
 
 async def test_caller_walks_the_hotline_by_keys(hotline: Hotline) -> None:

@@ -13,21 +13,9 @@ import aiohttp
 from ivr.app import Hotline
 from ivr.telephony.headless import HeadlessCaller, Step
 
-from .conftest import base_url, make_settings
+from .conftest import base_url, make_settings, stored
 
 APOLOGY = "Sorry"
-
-
-async def ended(app: Hotline, call_id: str | None) -> tuple[Any, list[Any]]:
-    """The call's row once it has ended, and its events."""
-    assert call_id is not None
-    for _ in range(100):
-        assert await app.writer.wait_idle(5)
-        row = await app.calls.get(call_id)
-        if row is not None and row.ended_at is not None:
-            return row, await app.calls.events(call_id)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call {call_id} was not stored")
 
 
 async def walk_to_card_services(app: Hotline) -> Any:
@@ -44,7 +32,7 @@ async def test_a_softphone_call_on_default_settings_is_served_and_recorded(
         hotline: Hotline) -> None:
     assert hotline.settings.recording.enabled  # the default, as `make run` has it
     report = await walk_to_card_services(hotline)
-    row, events = await ended(hotline, report.call_id)
+    row, events = await stored(hotline, report.call_id)
     assert (row.outcome, row.queue, row.error_code) == ("queued", "card_services", None)
     assert not [e for e in events if e.kind in ("error", "alert")]
     for _ in range(50):  # the recording is sealed as the call ends
@@ -67,7 +55,7 @@ async def test_recording_trouble_is_an_alert_and_the_call_goes_on(
     app = Hotline(settings)
     async with app.running():
         report = await walk_to_card_services(app)
-        row, events = await ended(app, report.call_id)
+        row, events = await stored(app, report.call_id)
         async with aiohttp.ClientSession() as http, \
                 http.get(base_url(app) + "/metrics") as resp:
             metrics = await resp.text()
