@@ -88,3 +88,32 @@ async def test_a_silent_caller_reaches_an_agent_within_45_seconds(
         assert audio <= REPROMPT_AT_MOST, f"{audio:.1f} s re-prompt: {said}"
     print(f"{channel_language}: agent after {seconds:.1f} s; menu {runs[menus[0]][1]:.1f} s; "
           f"re-prompts {[round(a, 1) for _, a in again]} s")
+
+
+def test_every_question_of_the_hotline_asks_again_in_at_most_8_seconds(
+        sounds_dir: Path, dialplan_dir: Path) -> None:
+    """After silence, each question is asked again in at most 8 s of audio (the apology and
+    the short ``reprompt``, or the prompt when it has none), in every language, with the
+    prompts as rendered for callers."""
+    from ivr.flow.loader import load_file
+
+    loaded, problems = load_file(dialplan_dir / "hotline.yaml")
+    assert loaded is not None, problems
+    plan = loaded.plan
+    files = {entry["text"]: key for key, entry in
+             json.loads((sounds_dir / "index.json").read_text("utf-8")).items()}
+    checked = []
+    for node_id, node in plan.nodes.items():
+        question = node.ask or node.collect
+        retries = plan.defaults.retries if question is None or question.retries is None \
+            else question.retries
+        if question is None or retries == 0:
+            continue
+        apology = question.no_input or plan.defaults.no_input or {}
+        again = question.reprompt or question.prompt
+        for lang in plan.languages:
+            said = [t for t in (apology.get(lang), again.get(lang)) if t]
+            seconds = sum(prompt_seconds(sounds_dir, files[t]) for t in said)
+            assert seconds <= REPROMPT_AT_MOST, f"{node_id} {lang}: {seconds:.1f} s {said}"
+            checked.append(node_id)
+    assert {"main_menu", "how_can_i_help", "account_menu", "new_phone"} <= set(checked)
