@@ -17,6 +17,10 @@ from ivr.emotion.types import NO_EVIDENCE, Distress, Prosody, TurnInput
 PROSODY_WEIGHT = 0.85
 """How far a fully aroused voice, against the caller's own baseline, can push the score
 (alone: two such turns escalate on the rolling rule, one does not)."""
+CUE_FIRES = 0.3
+"""A word cue at or above this is named as a reason."""
+VOICE_FIRES = 0.4
+"""Voice arousal at or above this is named as a reason."""
 
 
 class CueScorer:
@@ -30,7 +34,7 @@ class CueScorer:
         if text_ev is None and turn.audio is None:
             return NO_EVIDENCE
         signals: dict[str, float] = dict(text_ev.cues) if text_ev else {}
-        reasons = [words.REASONS[k] for k, v in signals.items() if v >= 0.3]
+        reasons = [words.REASONS[k] for k, v in signals.items() if v >= CUE_FIRES]
         text_score = text_ev.score if text_ev else 0.0
         text_conf = text_ev.confidence if text_ev else 0.0
         feats = prosody_mod.features(turn.audio) if turn.audio is not None else None
@@ -39,7 +43,7 @@ class CueScorer:
             voice_score, voice_conf, deltas = prosody_mod.arousal(feats, earlier)
             signals.update(deltas)
             signals["arousal"] = round(voice_score, 3)
-            if voice_score >= 0.4:
+            if voice_score >= VOICE_FIRES:
                 reasons.append(_voice_reason(deltas, bool(earlier)))
         if text_conf == 0.0:
             text_score = 0.0  # words we cannot read do not pull the voice down either

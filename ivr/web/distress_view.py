@@ -9,15 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.emotion.policy import DEFAULT_POLICY
+from ivr.emotion.scorer import CUE_FIRES, VOICE_FIRES
 from ivr.events import EventKind
 
 WIDTH, HEIGHT = 640, 170
 """The plot's viewBox; scores run from 1 at ``TOP`` to 0 at ``BOTTOM``."""
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 14, 140
-CUE_FIRES = 0.3
-"""A word cue at or above this is one the scorer names as a reason."""
-VOICE_FIRES = 0.4
-"""Voice arousal at or above this is one the scorer names as a reason."""
 SIGNAL_LABELS = {
     "agent_repeat": ("repeated agent requests", "反复要求转人工"),
     "complaint": ("complaint/regulator threat", "投诉/监管威胁"),
