@@ -16,7 +16,6 @@ LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
 Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
 """A prompt: its words in each language, e.g. ``{en-US: "Welcome."}``."""
 DTMF_KEY = re.compile(r"^[0-9*#]$")
-PLATFORM_ACTIONS = ("fee_quote", "payment_status", "refund_status", "balance", "block_card")
 QUEUE_NAME = r"^[a-z0-9_]{1,64}$"
 
 

@@ -95,6 +95,12 @@ def caller_calls_query(caller: str, limit: int) -> Select[CallRow]:
             .order_by(CallRow.started_at.desc()).limit(limit))
 
 
+def like_literal(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern escaped with a backslash: a caller
+    typing ``%`` or ``_`` searches for that character, not for anything."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class CallQueries:
     """Read side for supervisors and the CLI."""
 
@@ -107,7 +113,7 @@ class CallQueries:
         if outcome:
             query = query.where(CallRow.outcome == outcome)
         if caller:
-            query = query.where(CallRow.caller.like(f"%{caller}"))
+            query = query.where(CallRow.caller.like(f"%{like_literal(caller)}", escape="\\"))
         async with self._sessions() as session:
             return list(await session.scalars(query))
 
@@ -121,7 +127,8 @@ class CallQueries:
             row = await session.get(CallRow, call_id)
             if row is None and len(call_id) >= 6:
                 row = await session.scalar(
-                    select(CallRow).where(CallRow.id.like(f"{call_id}%")).limit(1))
+                    select(CallRow).where(CallRow.id.like(f"{like_literal(call_id)}%", escape="\\"))
+                    .limit(1))
             return row
 
     async def events(self, call_id: str) -> list[CallEventRow]:

@@ -90,6 +90,25 @@ async def test_writer_stores_calls_and_events_in_order(db_url: str) -> None:
         await engine.dispose()
 
 
+async def test_call_search_takes_wildcards_literally(db_url: str) -> None:
+    """A supervisor typing ``%`` or ``_`` finds calls with that text, not every call."""
+    engine = make_engine(db_url)
+    writer = EventWriter(engine, flush_seconds=0.01)
+    try:
+        rec = CallRecorder(writer, "d" * 32)
+        rec.start(transport="agi", route="hotline", caller="+15551234567")
+        assert await writer.flush()
+        calls = CallQueries(engine)
+        assert (await calls.get("dddddd")) is not None
+        assert await calls.get("%%%%%%") is None
+        assert await calls.get("______") is None
+        assert [c.id for c in await calls.recent(caller="4567")] == ["d" * 32]
+        assert await calls.recent(caller="%") == []
+        assert await calls.recent(caller="_") == []
+    finally:
+        await engine.dispose()
+
+
 async def test_writer_keeps_rows_while_the_database_is_down() -> None:
     engine = make_engine("postgresql+asyncpg://ivr:ivr@127.0.0.1:1/nowhere")
     writer = EventWriter(engine, flush_seconds=0.01)
