@@ -122,6 +122,7 @@ class Hotline:
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
                                   instance_id=settings.instance_id,
                                   on_error=lambda code: self.metrics.errors.labels(code).inc())
+        self.metrics.store_healthy.set_function(lambda: float(self.writer.healthy))
         self.recording = RecordingService(
             settings.recording, settings.recording_paths, self.engine, self.writer,
             lambda code: self.metrics.errors.labels(code).inc(),
@@ -168,7 +169,7 @@ class Hotline:
         await self.runner.turn_away(call, code)
 
     def _call_log(self, call_id: str) -> Any:
-        log = CallRecorder(self.writer, call_id)
+        log = self.metrics.metered(CallRecorder(self.writer, call_id))
         return self.webrtc.feed(call_id, log) if self.webrtc is not None else log
 
     async def _busy_prompt(self, language: str) -> Prompt:

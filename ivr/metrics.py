@@ -1,8 +1,20 @@
-"""Prometheus metrics for one ``ivr serve`` process."""
+"""Prometheus metrics for one ``ivr serve`` process.
+
+Operators alert and autoscale on these names (``deploy/kubernetes/``: alert rules, the
+Prometheus Adapter's rule for the HorizontalPodAutoscaler, the dashboard); a test checks
+that every ``ivr_*`` name used there is exported here, so rename with care.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from ivr.events import CallLog, EventKind
+
+_ANSWERS = {EventKind.DTMF: "matched", EventKind.SPEECH: "matched",
+            EventKind.NO_MATCH: "no_match", EventKind.NO_INPUT: "no_input"}
 
 
 class Metrics:
@@ -30,3 +42,45 @@ class Metrics:
         self.errors = Counter(
             "ivr_errors", "Errors by code", ["code"], registry=self.registry
         )
+        self.store_healthy = Gauge(
+            "ivr_store_healthy",
+            "1 while the database takes this instance's writes, 0 while it does not",
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "ivr_caller_answers",
+            "Callers' answers to questions: matched (a key or words that are an option), "
+            "no_match, no_input", ["result"], registry=self.registry,
+        )
+        self.time_to_queue = Histogram(
+            "ivr_time_to_queue_seconds",
+            "How long a caller spent in Hotline before it handed them to an agent queue "
+            "(Hotline's share of the wait for an agent)", ["queue"],
+            buckets=(5, 15, 30, 60, 90, 120, 180, 300, 600), registry=self.registry,
+        )
+
+    def metered(self, log: CallLog) -> CallLog:
+        """``log`` that also counts the call's answers and its time to an agent queue."""
+        return _MeteredLog(log, self)
+
+
+class _MeteredLog:
+    """A call's log that feeds the per-call metrics on its way to the real one."""
+
+    def __init__(self, log: CallLog, metrics: Metrics) -> None:
+        self._log = log
+        self._metrics = metrics
+
+    def start(self, **values: Any) -> None:
+        self._log.start(**values)
+
+    def update(self, **values: Any) -> None:
+        self._log.update(**values)
+
+    def event(self, kind: EventKind, node: str | None = None, **data: Any) -> None:
+        if (answer := _ANSWERS.get(kind)) is not None:
+            self._metrics.answers.labels(answer).inc()
+        elif (kind == EventKind.CALL_ENDED and data.get("outcome") == "queued"
+              and data.get("queue") and isinstance(data.get("seconds"), int | float)):
+            self._metrics.time_to_queue.labels(str(data["queue"])).observe(data["seconds"])
+        self._log.event(kind, node, **data)

@@ -2,7 +2,8 @@
 # Installs the Debian packages Hotline needs (as root); a no-op when they are present.
 set -euo pipefail
 need=()
-for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium; do
+# prometheus: its promtool checks deploy/kubernetes/monitoring/alerts.yml in make test.
+for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium prometheus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -19,3 +20,7 @@ echo "Installing Debian packages: ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [[ " ${need[*]} " == *" prometheus "* ]]; then
+  # Only promtool is needed: keep the Prometheus server the package brings from listening on 9090.
+  (systemctl disable --now prometheus || service prometheus stop) >/dev/null 2>&1 || true
+fi
