@@ -1189,3 +1189,82 @@ def test_ari_entry_uses_stasis_and_the_same_routing() -> None:
 
     chan = call(served, context="from-internal", exten="101")
     assert chan.queues()[0] == ("senior_agents", "0")
+
+
+# ---------------------------------------------------------------------------
+# Several Hotline instances behind one Asterisk (asterisk-conf/README.md)
+# ---------------------------------------------------------------------------
+
+TWO_INSTANCES = {"IVR_AGI_HOST_B": "127.0.0.2:4573"}
+
+
+def per_instance(**answers: dict[str, str]) -> Transport:
+    """A FastAGI transport answering per host (``a`` = IVR_AGI_HOST, ``b`` = IVR_AGI_HOST_B)."""
+    hosts = {"agi://127.0.0.1:4573/hotline": "a", "agi://127.0.0.2:4573/hotline": "b"}
+
+    def transport(chan: Channel, args: list[str]) -> dict[str, str]:
+        return answers[hosts[args[0]]]
+
+    return transport
+
+
+def agi_hosts(chan: Channel) -> list[str]:
+    return [e[1] for e in chan.log if e[0] == "AGI"]
+
+
+def test_one_instance_by_default() -> None:
+    globals_ = section(read_conf(EXTENSIONS), "globals")
+    assert globals_.get("ivr_agi_host_b") == "" and globals_.get("ivr_ari_app_b") == ""
+    chan = call(agi_status("FAILURE"))
+    assert agi_hosts(chan) == ["agi://127.0.0.1:4573/hotline"]
+    assert chan.queues()[0] == (DEFAULT_QUEUE, "0")
+
+
+def test_a_call_the_first_instance_cannot_take_goes_to_the_second() -> None:
+    chan = call(per_instance(a={"AGISTATUS": "FAILURE"},
+                             b={"AGISTATUS": "SUCCESS", "IVR_OUTCOME": "queued",
+                                "IVR_QUEUE": "payments", "IVR_PRIORITY": "4"}),
+                globals_override=TWO_INSTANCES)
+    assert agi_hosts(chan) == ["agi://127.0.0.1:4573/hotline", "agi://127.0.0.2:4573/hotline"]
+    assert chan.queues()[0] == ("payments", "4")
+
+
+def test_both_instances_down_reach_the_default_queue() -> None:
+    chan = call(agi_status("FAILURE"), globals_override=TWO_INSTANCES)
+    assert len(agi_hosts(chan)) == 2
+    assert chan.queues()[0] == (DEFAULT_QUEUE, "0")
+    assert chan.log[-1] == ("Hangup",)
+
+
+@pytest.mark.parametrize(("name", "first"), [
+    ("served by the first", {"AGISTATUS": "SUCCESS", "IVR_OUTCOME": "self_served"}),
+    # Killed mid-call: Asterisk sees the socket close (SUCCESS, nothing set). The caller
+    # heard part of the IVR: an agent takes over rather than a new start on the second.
+    ("first died mid-call", {"AGISTATUS": "SUCCESS"}),
+    # A prompt missing after Hotline handed over a queue: that queue, not a new session.
+    ("failed after a queue was set", {"AGISTATUS": "FAILURE", "IVR_OUTCOME": "queued",
+                                      "IVR_QUEUE": "refunds"}),
+])
+def test_the_second_instance_is_tried_only_when_the_first_took_nothing(
+        name: str, first: dict[str, str]) -> None:
+    chan = call(per_instance(a=first, b={"AGISTATUS": "SUCCESS", "IVR_OUTCOME": "self_served"}),
+                globals_override=TWO_INSTANCES)
+    assert agi_hosts(chan) == ["agi://127.0.0.1:4573/hotline"], name
+    expected = {"served by the first": [], "first died mid-call": [(DEFAULT_QUEUE, "0")],
+                "failed after a queue was set": [("refunds", "0")]}[name]
+    assert chan.queues()[:1] == expected, name
+
+
+def test_ari_tries_the_second_instances_stasis_app() -> None:
+    def stasis(chan: Channel, args: list[str]) -> dict[str, str]:
+        if args[0] == "hotline-a":
+            return {"STASISSTATUS": "FAILED"}
+        return {"STASISSTATUS": "SUCCESS", "IVR_OUTCOME": "queued", "IVR_QUEUE": "fraud_desk"}
+
+    apps = {"IVR_ARI_APP": "hotline-a", "IVR_ARI_APP_B": "hotline-b"}
+    chan = call(stasis, context="from-internal", exten="101", globals_override=apps)
+    assert [e[1] for e in chan.log if e[0] == "Stasis"] == ["hotline-a", "hotline-b"]
+    assert chan.queues()[0] == ("fraud_desk", "0")
+    both_down = call(lambda chan, args: {"STASISSTATUS": "FAILED"}, context="from-internal",
+                     exten="101", globals_override=apps)
+    assert both_down.queues()[0] == (DEFAULT_QUEUE, "0")

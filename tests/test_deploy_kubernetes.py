@@ -59,7 +59,8 @@ def promtool() -> str:
 
 def test_the_kustomization_renders_every_object_into_the_namespace(objects: list[dict[str, Any]]) -> None:
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == sorted(["Namespace", "Deployment", "Service", "Service", "PodDisruptionBudget",
+    assert kinds == sorted(["Namespace", "Deployment", "Service", "Service", "Service",
+                            "PodDisruptionBudget",
                             "HorizontalPodAutoscaler", "NetworkPolicy", "ConfigMap", "ConfigMap",
                             "ConfigMap", "ConfigMap"])
     for obj in objects:
@@ -141,7 +142,8 @@ def test_services_and_network_policy_reach_the_right_ports(objects: list[dict[st
     deployment = one(objects, "Deployment")
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     ports = {p["name"]: p for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
-    for name, port in (("hotline-agi", "fastagi"), ("hotline-http", "http")):
+    for name, port in (("hotline-agi", "fastagi"), ("hotline-agi-pods", "fastagi"),
+                       ("hotline-http", "http")):
         service = one(objects, "Service", name)
         assert service["spec"]["selector"].items() <= labels.items()
         assert [p["targetPort"] for p in service["spec"]["ports"]] == [port]
