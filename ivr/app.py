@@ -31,9 +31,11 @@ from ivr.speech.engines import check_languages, load_recognizers, make_pool
 from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
 from ivr.store.db import make_engine, upgrade
+from ivr.store.instances import InstanceLease
 from ivr.store.instances import close_left_open as close_calls_left_open
+from ivr.store.notify import DIALPLANS, Notifications
 from ivr.store.repo import CallQueries, DialplanRepository
-from ivr.store.writer import CallRecorder, EventWriter
+from ivr.store.writer import CLOSE_TIMEOUT, CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
 from ivr.telephony.call import Call, Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
@@ -113,10 +115,13 @@ class Hotline:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        self.metrics.instance.labels(settings.instance_id).set(1)
         self.engine = make_engine(settings.database_url)
         self.dialplans = DialplanRepository(self.engine)
         self.calls = CallQueries(self.engine)
         self.registry = DialplanRegistry(self.dialplans, settings.dialplans.limits)
+        self.published = Notifications(self.engine, DIALPLANS)
+        """PostgreSQL tells every instance at once when a dialplan is published."""
         self.renderer = make_renderer(settings)
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
@@ -141,6 +146,9 @@ class Hotline:
                              on_overflow=self._turn_away,
                              on_refused=lambda _peer: self.metrics.agi_refused.inc())
         self.speech_pool = make_pool(settings.speech)
+        self.lease = InstanceLease(self.engine, settings.instance_id,
+                                   lease_seconds=settings.store.lease_seconds,
+                                   on_lost=self._instance_lost)
         self.ready = False
         """Taking calls: started and not draining (see :meth:`not_ready`)."""
         self.started = False
@@ -176,6 +184,11 @@ class Hotline:
         busy = self.settings.webrtc.busy_message
         lang = language if language in busy else next(iter(busy))
         return await self.prompts.prompt(busy[lang], lang)
+
+    def _instance_lost(self, _instance: str, calls: list[str]) -> None:
+        self.metrics.instances_lost.inc()
+        if calls:
+            self.metrics.errors.labels("instance-lost").inc(len(calls))
 
     def status(self) -> dict[str, Any]:
         webrtc = self.webrtc.active if self.webrtc is not None else 0
@@ -245,6 +258,7 @@ class Hotline:
         # collector's reach, or every full collection pauses all calls for a tenth of a second.
         gc.collect()
         gc.freeze()
+        await self.lease.start()
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
             self.metrics, self.calls, self.dialplans, lambda: self.started, self.status,
@@ -272,8 +286,10 @@ class Hotline:
             async with asyncio.TaskGroup() as tg:
                 writer = tg.create_task(self.writer.run(), name="ivr-writer")
                 watcher = tg.create_task(
-                    self.registry.watch(self.settings.dialplans.poll_seconds), name="ivr-watch")
+                    self.registry.watch(self.settings.dialplans.poll_seconds, self.published),
+                    name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
+                lease = tg.create_task(self.lease.run(), name="ivr-lease")
                 if self.webrtc is not None:
                     tg.create_task(self.webrtc.serve(runner), name="ivr-webrtc")
                 self.ready = self.started = True
@@ -281,6 +297,7 @@ class Hotline:
                     yield self
                 finally:
                     self.ready = False
+                    await self.lease.renew("draining")
                     drains = [self.agi.drain(self.settings.drain_seconds)]
                     if self.webrtc is not None:
                         drains.append(self.webrtc.drain(self.settings.drain_seconds))
@@ -288,6 +305,9 @@ class Hotline:
                     if left:
                         _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
                     await self.recording.final_seal()  # no plaintext outlives the server
+                    lease.cancel()
+                    if await self.writer.wait_idle(CLOSE_TIMEOUT):
+                        await self.lease.stop()  # else its lease runs out: others close them
                     watcher.cancel()
                     sealer.cancel()
                     writer.cancel()
@@ -328,6 +348,7 @@ class Hotline:
         return voice, [*notes, intents_note]
 
     async def close(self) -> None:
+        await self.published.close()
         await self.platform.close()
         self.speech_pool.shutdown()
         if self._http is not None:

@@ -26,7 +26,7 @@ from ivr.platform.settings import PlatformSettings
 from ivr.recording.settings import RecordingPaths, RecordingSettings
 from ivr.security.settings import SecuritySettings
 from ivr.speech.settings import PromptSettings, SpeechSettings
-from ivr.store.settings import StoreSettings
+from ivr.store.settings import RedisSettings, StoreSettings
 from ivr.telephony.settings import AgiSettings
 from ivr.telephony.webrtc.settings import WebRtcSettings
 from ivr.web.settings import HttpSettings, WebSettings
@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
     dialplans: DialplanSettings = Field(default_factory=DialplanSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from ivr.errors import DialplanError
 from ivr.flow.engine import PublishedPlan
 from ivr.flow.loader import LoadedDialplan, Problem, load_file, load_text
 from ivr.flow.safe_yaml import DialplanLimits
+from ivr.store.notify import Notifications
 from ivr.store.repo import DialplanRepository, DialplanVersion
 
 _LOG = logging.getLogger(__name__)
@@ -20,6 +22,10 @@ _T = TypeVar("_T")
 # Parsing a big dialplan is ~1 s of CPU: one worker thread does it, so calls keep running and
 # several publishes at once queue up instead of each taking a core.
 _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialplan-parse")
+SAFETY_POLL_SECONDS = 30.0
+"""While PostgreSQL notifies publishes, the database is still read this often (a notification
+lost with a broken connection is caught up at the latest then)."""
+LISTEN_RETRY_SECONDS = 10.0
 
 
 async def off_loop(work: Callable[..., _T], *args: object) -> _T:
@@ -149,10 +155,21 @@ class DialplanRegistry:
         self._marker = marker
         return changed
 
-    async def watch(self, poll_seconds: float) -> None:
-        """Poll for new versions until cancelled; a failing database only logs."""
+    async def watch(self, poll_seconds: float, notifications: Notifications | None = None,
+                    ) -> None:
+        """Load new versions until cancelled; a failing database only logs. With
+        ``notifications`` listening (PostgreSQL) a publish wakes this at once and the database
+        is polled only every ``SAFETY_POLL_SECONDS``; otherwise every ``poll_seconds``."""
+        next_listen = 0.0
         while True:
-            await asyncio.sleep(poll_seconds)
+            listening = notifications is not None and notifications.listening
+            if notifications is not None and not listening and time.monotonic() >= next_listen:
+                listening = await notifications.listen()
+                next_listen = time.monotonic() + LISTEN_RETRY_SECONDS
+            if listening and notifications is not None:
+                await notifications.wait(max(poll_seconds, SAFETY_POLL_SECONDS))
+            else:
+                await asyncio.sleep(poll_seconds)
             try:
                 await self.refresh()
             except Exception as err:  # keep serving the last good versions

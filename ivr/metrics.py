@@ -39,6 +39,14 @@ class Metrics:
             "ivr_agi_refused", "FastAGI connections refused: the peer is not in agi.allow",
             registry=self.registry,
         )
+        self.instance = Gauge(
+            "ivr_instance", "This server: always 1, labelled with its instance_id",
+            ["instance_id"], registry=self.registry,
+        )
+        self.instances_lost = Counter(
+            "ivr_instances_lost", "Other instances found lost (lease ran out) by this one",
+            registry=self.registry,
+        )
         self.errors = Counter(
             "ivr_errors", "Errors by code", ["code"], registry=self.registry
         )

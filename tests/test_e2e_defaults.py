@@ -15,11 +15,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ from ivr.flow.settings import DialplanSettings
 from ivr.testing.agi_peer import PeerResult, run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.postgres import reset_postgres
+from ivr.testing.processes import free_port, ivr_command, wait_until_live
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("IVR_TEST_PG_URL")
@@ -38,18 +36,6 @@ START_SECONDS = 600.0
 """Start-up renders every prompt and loads the speech and intent models: slow on a busy CI."""
 CALLER = "+15550100999"
 """A number no demo customer calls from: verification cannot know the caller."""
-
-
-def ivr_command() -> list[str]:
-    """The ``ivr`` console script a user runs (the one installed next to this Python)."""
-    script = Path(sys.executable).with_name("ivr")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ivr"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -72,23 +58,6 @@ class Server:
         done = self.ivr(*args, "--json")
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout)
-
-
-def wait_until_live(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"ivr serve exited {proc.returncode}:\n"
-                                 f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"ivr serve not live after {START_SECONDS:.0f} s:\n"
-                         f"{log.read_text(errors='replace')[-3000:]}")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -114,7 +83,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
              "--agi-bind", f"127.0.0.1:{agi_port}", "--http-bind", f"127.0.0.1:{http_port}"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until_live(proc, srv.http_url, srv.log)
+        wait_until_live(proc, srv.http_url, srv.log, START_SECONDS)
         yield srv
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -354,3 +354,31 @@ class FeeRow(Base):
     percent: Mapped[Any] = mapped_column(sa.Numeric(6, 3))
     minimum: Mapped[Any] = mapped_column(sa.Numeric(10, 2))
     flat: Mapped[Any] = mapped_column(sa.Numeric(10, 2))
+
+
+class InstanceRow(Base):
+    """A running ``ivr serve`` and its lease: alive while ``expires_at`` is ahead."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))
+    """``serving``, ``draining``, ``stopped`` (a clean stop) or ``lost`` (closed by another)."""
+    host: Mapped[str | None] = mapped_column(String(128))
+
+
+class RecordingKeyRow(Base):
+    """A recording key id some server holds; never the key itself. The fingerprint (SHA-256
+    of the public half, or of an HKDF of a symmetric key) tells two different keys that
+    carry the same id apart."""
+
+    __tablename__ = "recording_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[str | None] = mapped_column(String(64))
