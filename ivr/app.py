@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.config import Settings
+from ivr.dialplan_desk import DialplanDesk
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.emotion.scorer import CueScorer
 from ivr.flow.prompts import plan_texts
@@ -157,6 +158,17 @@ class Hotline:
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None
         self._http: web.AppRunner | None = None
+        self.desk = DialplanDesk(self.dialplans, settings.dialplans.limits, settings.security,
+                                 settings.dialplans.default_queue,
+                                 understander=self._understander, intent_bands=self._bands)
+
+    def _understander(self) -> Any:
+        voice = self.runner.voice if self.runner is not None else None
+        return voice.understander if voice is not None else None
+
+    def _bands(self) -> Any:
+        voice = self.runner.voice if self.runner is not None else None
+        return voice.intent_bands if voice is not None else None
 
     def _make_runner(self, voice: VoiceConfig) -> CallRunner:
         settings = self.settings
@@ -264,6 +276,7 @@ class Hotline:
             self.metrics, self.calls, self.dialplans, lambda: self.started, self.status,
             not_ready=self.not_ready,
             engine=self.engine, recordings=self.recordings, settings=self.settings.web,
+            desk=self.desk,
             phone=Softphone(self.webrtc, self.settings.webrtc.offers_per_minute)
             if self.webrtc is not None else None),
             access_log=None)
@@ -348,6 +361,7 @@ class Hotline:
         return voice, [*notes, intents_note]
 
     async def close(self) -> None:
+        self.desk.close()
         await self.published.close()
         await self.platform.close()
         self.speech_pool.shutdown()

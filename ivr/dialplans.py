@@ -67,6 +67,19 @@ async def publish(repo: DialplanRepository, path: Path, note: str | None = None,
                               note or f"published from {path.name}")
 
 
+async def publish_text(repo: DialplanRepository, text: str, file: str, note: str,
+                       limits: DialplanLimits = DialplanLimits()) -> DialplanVersion:
+    """Check and publish dialplan text (the web editor); an invalid dialplan is never
+    stored, and unchanged text makes no new version."""
+    dialplan, problems = await off_loop(load_text, text, file, limits)
+    if dialplan is None:
+        raise DialplanError("dialplan-invalid", "\n".join(str(p) for p in problems))
+    history = await repo.history(dialplan.plan.id)
+    if history and history[0].sha256 == dialplan.sha256:
+        return history[0]
+    return await repo.publish(dialplan.plan.id, dialplan.source, dialplan.sha256, note)
+
+
 async def rollback(repo: DialplanRepository, dialplan_id: str, to: int | None,
                    limits: DialplanLimits = DialplanLimits()) -> DialplanVersion:
     """Publish an earlier version's text again as the newest version (history stays linear)."""

@@ -112,14 +112,15 @@ class CustomerRow(Base):
 
 
 class WebUserRow(Base):
-    """A web user (admin, supervisor or auditor); the password only as an argon2id hash."""
+    """A web user (admin, supervisor, auditor or reviewer); the password only as an argon2id
+    hash."""
 
     __tablename__ = "web_users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
-    """``admin``, ``supervisor`` or ``auditor``."""
+    """``admin``, ``supervisor``, ``auditor`` or ``reviewer``."""
     password_hash: Mapped[str] = mapped_column(String(256))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

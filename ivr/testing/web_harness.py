@@ -27,7 +27,7 @@ from ivr.web.users import UserRepository
 
 PASSWORD = "correct horse battery"
 """Every seeded user's password."""
-USERS = {"sam": "supervisor", "ada": "admin", "otto": "auditor"}
+USERS = {"sam": "supervisor", "ada": "admin", "otto": "auditor", "rita": "reviewer"}
 STARTED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 """When the seeded card-services call started."""
 
@@ -80,15 +80,29 @@ async def seed_calls(engine: AsyncEngine) -> tuple[str, str]:
 
 async def start_server(engine: AsyncEngine, recordings: RecordingLibrary | None,
                        settings: WebSettings | None = None) -> tuple[web.AppRunner, str]:
-    app = build_web_app(Metrics(), CallQueries(engine), DialplanRepository(engine),
+    from ivr.dialplan_desk import DialplanDesk
+    from ivr.flow.settings import DialplanSettings
+    from ivr.security.settings import SecuritySettings
+
+    dialplans = DialplanSettings()  # the defaults ivr serve runs with
+    repo = DialplanRepository(engine)
+    desk = DialplanDesk(repo, dialplans.limits, SecuritySettings(), dialplans.default_queue)
+    app = build_web_app(Metrics(), CallQueries(engine), repo,
                         lambda: True, dict, engine=engine, recordings=recordings,
-                        settings=settings)
+                        settings=settings, desk=desk)
+    app.on_cleanup.append(lambda _app: _close(desk))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+async def _close(desk: object) -> None:
+    close = getattr(desk, "close", None)
+    if close is not None:
+        close()
 
 
 async def real_store(engine: AsyncEngine, folder: Path, call_id: str, *,

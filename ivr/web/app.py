@@ -18,7 +18,7 @@ from ivr.metrics import Metrics
 from ivr.recording.api import RecordingLibrary
 from ivr.store.models import CallEventRow, CallRow
 from ivr.store.repo import CallQueries, DialplanRepository
-from ivr.web import admin, login, player, softphone, supervisor
+from ivr.web import admin, editor, login, player, review, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
 from ivr.web.call_search import OUTCOMES, CallSearch
 from ivr.web.context import CONTEXT, WebContext
@@ -66,7 +66,7 @@ def build_web_app(
     is_live: Callable[[], bool], status: Callable[[], dict[str, Any]], *,
     engine: AsyncEngine, recordings: RecordingLibrary | None = None,
     settings: WebSettings | None = None, phone: softphone.Softphone | None = None,
-    not_ready: Callable[[], list[str]] | None = None,
+    not_ready: Callable[[], list[str]] | None = None, desk: editor.Desk | None = None,
 ) -> web.Application:
     """The HTTP side of ``ivr serve``. ``recordings`` is None until a store is configured
     (pages then say there is no recording). ``phone`` serves WebRTC callers: ``/softphone``
@@ -74,7 +74,8 @@ def build_web_app(
 
     ``is_live`` says start-up has finished: ``/healthz`` (liveness) answers 200 from then on.
     ``not_ready`` gives the reasons the server should get no new calls (draining, store
-    down): ``/readyz`` answers 200 only when there are none."""
+    down): ``/readyz`` answers 200 only when there are none. ``desk`` does the dialplan
+    editor's work (:mod:`ivr.web.editor`; None: its pages answer 503)."""
     app = web.Application(middlewares=[load_session, reject_control_characters,
                                         csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
@@ -144,5 +145,7 @@ def build_web_app(
     r.add_get("/api/calls/{call_id}", show_call)
     r.add_get("/api/dialplans", list_dialplans)
     softphone.add_routes(app, phone)
+    editor.add_routes(app, dialplans, desk)
+    review.add_routes(app, engine)
     r.add_static("/static/", STATIC, append_version=False)
     return app

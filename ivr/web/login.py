@@ -19,7 +19,8 @@ from ivr.web.context import client_address, context
 from ivr.web.users import ROLES, LoginResult
 
 _LOG = logging.getLogger(__name__)
-HOME = {"supervisor": "/calls", "admin": "/admin/users", "auditor": "/audit"}
+HOME = {"supervisor": "/calls", "admin": "/admin/users", "auditor": "/audit",
+        "reviewer": "/review"}
 """Where each role lands after logging in."""
 UNKNOWN_ACTOR = "web:(unknown)"
 """Audit actor for a name that matches no user (the typed name is not recorded: people

@@ -12,8 +12,9 @@ from ivr.web.sessions import SESSION_KEY, Session
 
 NAV = {
     "supervisor": [("/calls", "Calls")],
-    "admin": [("/admin/users", "Users")],
+    "admin": [("/admin/users", "Users"), ("/admin/dialplans", "Dialplans")],
     "auditor": [("/audit", "Audit log")],
+    "reviewer": [("/review", "Phone changes")],
 }
 """What each role can open, in the header."""
 OUTCOME_LABELS = {"self_served": "Self-served", "queued": "Queued", "abandoned": "Abandoned",

@@ -15,9 +15,10 @@ from ivr.errors import IvrError
 from ivr.store.models import WebUserRow
 from ivr.web.passwords import MIN_LENGTH, hash_password_async, needs_rehash, verify_password_async
 
-ROLES = ("admin", "supervisor", "auditor")
-"""admin: manages users; supervisor: finds calls and replays recordings; auditor: reads the
-audit trail. Roles do not nest: an admin cannot replay."""
+ROLES = ("admin", "supervisor", "auditor", "reviewer")
+"""admin: manages users and edits dialplans; supervisor: finds calls and replays recordings;
+auditor: reads the audit trail; reviewer: approves or rejects phone-number changes the risk
+rules held back. Roles do not nest: an admin cannot replay, a reviewer cannot edit."""
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 
 
