@@ -38,6 +38,7 @@ from ivr.store.notify import DIALPLANS, Notifications
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.writer import CLOSE_TIMEOUT, CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
+from ivr.telephony.ari.controller import AriController
 from ivr.telephony.call import Call, Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
@@ -137,6 +138,12 @@ class Hotline:
         self.webrtc = WebRtcGateway(settings.webrtc, PromptSounds(settings.sounds_dir),
                                     busy_prompt=self._busy_prompt
                                     ) if settings.webrtc.enabled else None
+        self.ari = AriController(settings.ari, PromptSounds(settings.sounds_dir),
+                                 turn_away=self._turn_away, on_state=self._ari_state,
+                                 on_drop=lambda reason: self.metrics.ari_rtp_dropped.labels(
+                                     reason).inc(),
+                                 on_error=lambda code: self.metrics.errors.labels(code).inc()
+                                 ) if settings.ari.url else None
         self.verifier = make_verifier(settings.security, self.engine, settings.var_dir)
         self.platform = make_platform(settings.platform, self.engine)
         self.runner: CallRunner | None = None
@@ -188,6 +195,11 @@ class Hotline:
         assert self.runner is not None  # FastAGI takes calls only once start() built it
         await self.runner.turn_away(call, code)
 
+    def _ari_state(self, state: str) -> None:
+        self.metrics.ari_connected.set(1 if state == "connected" else 0)
+        for known in ("connecting", "connected", "disconnected", "replaced", "stopped"):
+            self.metrics.ari_state.labels(known).set(1 if known == state else 0)
+
     def _call_log(self, call_id: str) -> Any:
         log = self.metrics.metered(CallRecorder(self.writer, call_id))
         return self.webrtc.feed(call_id, log) if self.webrtc is not None else log
@@ -202,10 +214,16 @@ class Hotline:
         if calls:
             self.metrics.errors.labels("instance-lost").inc(len(calls))
 
+    def active_calls(self) -> int:
+        return (self.agi.active + (self.webrtc.active if self.webrtc is not None else 0)
+                + (self.ari.active if self.ari is not None else 0))
+
     def status(self) -> dict[str, Any]:
-        webrtc = self.webrtc.active if self.webrtc is not None else 0
-        return {"active_calls": self.agi.active + webrtc, "store_healthy": self.writer.healthy,
-                "instance_id": self.settings.instance_id,
+        ari = None if self.ari is None else {
+            "state": self.ari.state, "connected": self.ari.state == "connected",
+            "active_calls": self.ari.active, "connects": self.ari.connects}
+        return {"active_calls": self.active_calls(), "store_healthy": self.writer.healthy,
+                "instance_id": self.settings.instance_id, "ari": ari,
                 "dialplans": {k: v.version for k, v in self.registry.plans.items()}}
 
     def not_ready(self) -> list[str]:
@@ -305,6 +323,8 @@ class Hotline:
                 lease = tg.create_task(self.lease.run(), name="ivr-lease")
                 if self.webrtc is not None:
                     tg.create_task(self.webrtc.serve(runner), name="ivr-webrtc")
+                if self.ari is not None:
+                    tg.create_task(self.ari.serve(runner), name="ivr-ari")
                 self.ready = self.started = True
                 try:
                     yield self
@@ -314,6 +334,8 @@ class Hotline:
                     drains = [self.agi.drain(self.settings.drain_seconds)]
                     if self.webrtc is not None:
                         drains.append(self.webrtc.drain(self.settings.drain_seconds))
+                    if self.ari is not None:
+                        drains.append(self.ari.drain(self.settings.drain_seconds))
                     left = sum(await asyncio.gather(*drains))
                     if left:
                         _LOG.warning("drain-timeout: %d calls cut at shutdown", left)
@@ -399,9 +421,13 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
                 announce(f"Softphone on http://{http[0]}:{http[1]}/softphone  (call the hotline "
                          "from a browser; or `ivr call --url http://"
                          f"{http[0]}:{http[1]}`)")
+        if hotline.ari is not None:
+            announce(f"ARI: Stasis application {settings.ari.app!r} on {settings.ari.url} "
+                     f"(audio on {settings.ari.media_host} ports {settings.ari.media_ports}; "
+                     "state on /healthz)")
         announce("Hotline is ready. Ctrl-C or SIGTERM drains calls in progress and stops.")
         await stop.wait()
-        active = hotline.agi.active + (hotline.webrtc.active if hotline.webrtc else 0)
+        active = hotline.active_calls()
         announce(f"stopping: draining {active} call(s) "
                  f"(up to {settings.drain_seconds:.0f} s)")
     return 0

@@ -20,6 +20,7 @@ from ivr.textsafe import json_text, printable, printable_lines
 EPILOG = """\
 Everyday use:
   ivr serve                                   answer calls (FastAGI 127.0.0.1:4573, web :8080)
+  ivr serve --ari-url http://127.0.0.1:8088   also drive calls over ARI with live audio
   ivr dialplan check dialplans/*.yaml         find every problem, as FILE:LINE: message
   ivr dialplan publish dialplans/hotline.yaml make it live; calls in progress keep their version
   ivr dialplan history hotline                every published version
@@ -309,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
                 needs_db=False)
     serve.add_argument("--agi-bind", metavar="HOST:PORT", help="FastAGI address (127.0.0.1:4573)")
     serve.add_argument("--http-bind", metavar="HOST:PORT", help="web address (127.0.0.1:8080)")
+    serve.add_argument("--ari-url", metavar="URL", help="run the ARI controller against "
+                       "Asterisk's HTTP server (http://127.0.0.1:8088; password: "
+                       "IVR_ARI__PASSWORD)")
     serve.add_argument("--webrtc-address", metavar="ADDR", action="append",
                        help="local address offered to WebRTC callers (repeatable; 127.0.0.1)")
 
@@ -363,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides.setdefault("agi", {})["bind"] = args.agi_bind
     if getattr(args, "http_bind", None):
         overrides.setdefault("http", {})["bind"] = args.http_bind
+    if getattr(args, "ari_url", None):
+        overrides.setdefault("ari", {})["url"] = args.ari_url
     if getattr(args, "webrtc_address", None):
         overrides.setdefault("webrtc", {})["addresses"] = args.webrtc_address
     if args.log_level:

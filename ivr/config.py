@@ -27,7 +27,8 @@ from ivr.recording.settings import RecordingPaths, RecordingSettings
 from ivr.security.settings import SecuritySettings
 from ivr.speech.settings import PromptSettings, SpeechSettings
 from ivr.store.settings import RedisSettings, StoreSettings
-from ivr.telephony.settings import AgiSettings
+from ivr.telephony.ari.settings import AriSettings
+from ivr.telephony.settings import AgiSettings, AmiSettings
 from ivr.telephony.webrtc.settings import WebRtcSettings
 from ivr.web.settings import HttpSettings, WebSettings
 
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     intents: IntentSettings = Field(default_factory=IntentSettings)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
+    ari: AriSettings = Field(default_factory=AriSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
 
     @field_validator("instance_id")
     @classmethod

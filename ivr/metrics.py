@@ -47,6 +47,18 @@ class Metrics:
             "ivr_instances_lost", "Other instances found lost (lease ran out) by this one",
             registry=self.registry,
         )
+        self.ari_connected = Gauge(
+            "ivr_ari_connected", "1 while the ARI events websocket is connected",
+            registry=self.registry,
+        )
+        self.ari_state = Gauge(
+            "ivr_ari_state", "The ARI controller's state (1 for the current one)", ["state"],
+            registry=self.registry,
+        )
+        self.ari_rtp_dropped = Counter(
+            "ivr_ari_rtp_dropped", "RTP packets dropped by reason", ["reason"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "ivr_errors", "Errors by code", ["code"], registry=self.registry
         )

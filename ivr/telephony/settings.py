@@ -37,3 +37,12 @@ class AgiSettings(BaseModel):
         if not v:
             raise ValueError("empty: no Asterisk could connect (loopback is 127.0.0.0/8, ::1)")
         return [str(parse_network(entry)) for entry in v]
+
+
+class AmiSettings(BaseModel):
+    """Asterisk Manager Interface (queue position and wait, callbacks); empty host: off."""
+
+    host: str = ""
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "hotline"
+    secret: str = ""
