@@ -43,8 +43,9 @@ test: $(STAMP) postgres models/intents/current
 	$(VENV)/bin/mypy
 	IVR_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest -q
 
-# Benchmarks also need real telephone speech (Debian's Asterisk prompts and transcripts).
-bench: $(STAMP) models/intents/current
+# Benchmarks also need real telephone speech (Debian's Asterisk prompts and transcripts)
+# and PostgreSQL (bench.scale: two instances on database ivr_bench).
+bench: $(STAMP) models/intents/current postgres
 	@dpkg -s asterisk-core-sounds-en-wav asterisk-core-sounds-en >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		asterisk-core-sounds-en-wav asterisk-core-sounds-en >/dev/null)

@@ -17,14 +17,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-BENCHES = ["bench.agi_calls", "bench.recording", "bench.verification", "bench.speech", "bench.webrtc",
-           "bench.intents", "bench.emotion", "bench.dialplans"]
+BENCHES = ["bench.agi_calls", "bench.scale", "bench.recording", "bench.verification", "bench.speech",
+           "bench.webrtc", "bench.intents", "bench.emotion", "bench.dialplans"]
 
 
 def _table(result: dict[str, Any]) -> Table:
     table = Table(title=result["title"])
     rows = result["rows"]
     columns = [c for c in (rows[0] if rows else {}) if not isinstance(rows[0][c], list | dict)]
+    if len(columns) > 10:  # too wide for a terminal: one row per figure, one column per run
+        table.add_column("")
+        for row in rows:
+            table.add_column(str(row.get(columns[0], "")), justify="right")
+        for column in columns[1:]:
+            table.add_row(column.replace("_", " "), *(str(row.get(column, "")) for row in rows))
+        return table
     for column in columns:
         table.add_column(column.replace("_", " "), justify="right")
     for row in rows:
@@ -37,6 +44,16 @@ def main() -> int:
     parser.add_argument("--only", help="run only benchmarks whose module name contains this")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of timed runs")
     parser.add_argument("--levels", default="50,500", help="concurrent calls for the AGI bench")
+    parser.add_argument("--scale-calls", type=int, default=1000,
+                        help="concurrent calls over two instances on PostgreSQL (bench.scale)")
+    parser.add_argument("--scale-seconds", type=float, default=30.0,
+                        help="how long bench.scale places calls, per server")
+    parser.add_argument("--caller-processes", type=int, default=4,
+                        help="processes of the simulated Asterisk in bench.scale")
+    parser.add_argument("--soak-minutes", type=float, default=0.0,
+                        help="bench.scale: also soak this long (20 for the issue's soak; not in CI)")
+    parser.add_argument("--soak-calls", type=int, default=200,
+                        help="concurrent calls during the soak")
     args = parser.parse_args()
     console = Console(stderr=True)
     results: dict[str, Any] = {}

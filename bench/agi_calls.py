@@ -80,10 +80,10 @@ def _peak_rss_mb(pid: int) -> float:
 class Server:
     """`ivr serve` in a subprocess on free loopback ports, in a throwaway data dir."""
 
-    def __init__(self, data_dir: Path, sounds_dir: Path) -> None:
+    def __init__(self, data_dir: Path, sounds_dir: Path, env: dict[str, str] | None = None) -> None:
         self.agi_port, self.http_port = _free_port(), _free_port()
         env = {**os.environ, "IVR_PROMPTS__SOUNDS_DIR": str(sounds_dir), "IVR_LOG_LEVEL": "WARNING",
-               "IVR_AGI__MAX_CALLS": "5000"}
+               "IVR_AGI__MAX_CALLS": "5000", **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "--data-dir", str(data_dir), "serve",
              "--agi-bind", f"127.0.0.1:{self.agi_port}",

@@ -7,9 +7,10 @@ that every ``ivr_*`` name used there is exported here, so rename with care.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from ivr.events import CallLog, EventKind
 
@@ -79,9 +80,24 @@ class Metrics:
             buckets=(5, 15, 30, 60, 90, 120, 180, 300, 600), registry=self.registry,
         )
 
+        self.tasks = Gauge(
+            "ivr_asyncio_tasks", "Tasks on the server's event loop (flat when idle: no leak)",
+            registry=self.registry,
+        )
+        self.tasks.set_function(_task_count)
+        # process_resident_memory_bytes, process_open_fds, process_cpu_seconds_total, ...
+        ProcessCollector(registry=self.registry)
+
     def metered(self, log: CallLog) -> CallLog:
         """``log`` that also counts the call's answers and its time to an agent queue."""
         return _MeteredLog(log, self)
+
+
+def _task_count() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # collected outside the event loop's thread
+        return float("nan")
 
 
 class _MeteredLog:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the local PostgreSQL cluster the store's tests run against and creates
-# role `ivr` (password `ivr`) and database `ivr_test`. Safe to run repeatedly.
+# role `ivr` (password `ivr`) and databases `ivr_test` and `ivr_bench`. Safe to run repeatedly.
 set -euo pipefail
 bash "$(dirname "$0")/system-deps.sh"
 ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
@@ -16,6 +16,9 @@ for _ in $(seq 1 30); do
 done
 su postgres -c "psql -qtAc \"select 1 from pg_roles where rolname='ivr'\"" | grep -q 1 \
   || su postgres -c "psql -qc \"create role ivr login password 'ivr'\""
-su postgres -c "psql -qtAc \"select 1 from pg_database where datname='ivr_test'\"" | grep -q 1 \
-  || su postgres -c "psql -qc 'create database ivr_test owner ivr'"
-echo "PostgreSQL $ver is running on 127.0.0.1:5432 (database ivr_test)." >&2
+# ivr_test for make test, ivr_bench for make bench (bench/scale.py empties it).
+for db in ivr_test ivr_bench; do
+  su postgres -c "psql -qtAc \"select 1 from pg_database where datname='$db'\"" | grep -q 1 \
+    || su postgres -c "psql -qc 'create database $db owner ivr'"
+done
+echo "PostgreSQL $ver is running on 127.0.0.1:5432 (databases ivr_test, ivr_bench)." >&2

@@ -38,6 +38,10 @@ async def test_answers_time_to_queue_and_store_health_reach_metrics(
             async with http.get(f"{base}/metrics") as resp:
                 after = await resp.text()
     assert sample(before, "ivr_store_healthy") == 1.0
+    # Event-loop tasks and the process's own figures, for soak runs and dashboards.
+    assert (sample(before, "ivr_asyncio_tasks") or 0) >= 1
+    assert (sample(before, "process_open_fds") or 0) > 0
+    assert (sample(before, "process_resident_memory_bytes") or 0) > 0
     assert sample(before, 'ivr_caller_answers_total{result="no_match"}') is None
     assert sample(after, 'ivr_caller_answers_total{result="no_match"}') == 1.0
     assert sample(after, 'ivr_caller_answers_total{result="matched"}') == 2.0  # 1 and 3
