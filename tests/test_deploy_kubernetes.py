@@ -23,6 +23,7 @@ import yaml
 
 from ivr.config import Settings
 from ivr.metrics import Metrics
+from ivr.telephony.ari.settings import AriSettings
 from ivr.telephony.settings import AgiSettings
 from ivr.testing.kustomize import KustomizeError, render
 
@@ -125,16 +126,16 @@ def test_settings_in_the_config_map_are_hotline_settings(objects: list[dict[str,
     config = one(objects, "ConfigMap", "hotline-config")["data"]
     env = {e["name"]: e for e in one(objects, "Deployment")["spec"]["template"]["spec"]
            ["containers"][0]["env"]}
-    for key in config:
+    for key in [*config, *(name for name in env if name.startswith("IVR_"))]:
         model: Any = Settings
         for part in key.removeprefix("IVR_").lower().split("__"):
             assert part in model.model_fields, f"{key} is no Hotline setting"
             model = model.model_fields[part].annotation
     AgiSettings(allow=json.loads(config["IVR_AGI__ALLOW"]), bind=config["IVR_AGI__BIND"])
     # Credentials only from the Secret, never as plain values.
-    assert env["IVR_STORE__URL"]["valueFrom"]["secretKeyRef"]["name"] == "hotline-secrets"
-    for name in ("IVR_ARI__PASSWORD", "IVR_AMI__SECRET"):
-        assert "value" not in env[name] and env[name]["valueFrom"]["secretKeyRef"]
+    for name in ("IVR_STORE__URL", "IVR_ARI__USERNAME", "IVR_ARI__PASSWORD"):
+        assert "value" not in env[name]
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "hotline-secrets"
     assert not any(re.search(r"password|secret|postgresql", k + v, re.I) for k, v in config.items())
 
 
@@ -157,8 +158,11 @@ def test_services_and_network_policy_reach_the_right_ports(objects: list[dict[st
     for rule in policy["ingress"]:
         rule_ports = {p["port"] for p in rule["ports"]}
         if ports["fastagi"]["containerPort"] in rule_ports:
-            # FastAGI only from the Asterisk hosts, the same ones agi.allow lets in.
+            # FastAGI only from the Asterisk hosts, the same ones agi.allow lets in, and the
+            # ARI media ports Hotline listens on.
             assert {s["ipBlock"]["cidr"] for s in rule["from"]} == allowed
+            media = [p for p in rule["ports"] if p["protocol"] == "UDP"]
+            assert [f"{p['port']}-{p['endPort']}" for p in media] == [AriSettings().media_ports]
         else:  # the console (and /metrics) only from the ingress controller and Prometheus
             assert rule_ports == {ports["http"]["containerPort"]}
             assert all("namespaceSelector" in s and "podSelector" in s for s in rule["from"])
