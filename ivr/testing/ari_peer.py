@@ -134,7 +134,7 @@ class FakeCaller:
         partner = self.peer.partner(self.channel.id)
         return partner.media if partner is not None else None
 
-    async def wait_media(self, timeout: float = 10.0) -> None:
+    async def wait_media(self, timeout: float = 30.0) -> None:
         """Until Hotline has bridged this caller with its media channel."""
         async with asyncio.timeout(timeout):
             while self.media is None or self.media.remote is None:  # noqa: ASYNC110 (poll)
@@ -167,6 +167,12 @@ class FakeCaller:
             return []
         return [t for t, p in media.received
                 if np.sqrt(np.mean(ulaw_decode(p).astype(np.float64) ** 2)) > threshold]
+
+    def send_rtp(self, data: bytes) -> None:
+        """Send one raw datagram from Asterisk's media address (a bad packet, another codec)."""
+        media = self.media
+        assert media is not None and media.transport is not None and media.remote is not None
+        media.transport.sendto(data, media.remote)
 
     async def hangup(self) -> None:
         await self.peer.hangup(self.channel)
@@ -317,7 +323,7 @@ class FakeAsterisk:
             await ws.close()
         self.sockets.clear()
 
-    async def wait_connected(self, connects: int = 1, timeout: float = 10.0) -> None:
+    async def wait_connected(self, connects: int = 1, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
             while self.connects < connects or not self.sockets:  # noqa: ASYNC110 (poll)
                 await asyncio.sleep(0.01)
@@ -381,9 +387,30 @@ class FakeAsterisk:
             channel.gone.set()
         self.bridges.clear()
 
-    def leftovers(self, caller: FakeCaller) -> list[str]:
-        """What ``GET /channels`` and ``GET /bridges`` still list of this call beyond the
-        caller's own channel (media channels, bridges), by name."""
+    def leave_in_app(self) -> tuple[FakeChannel, FakeChannel, str]:
+        """What a Hotline that died mid-call leaves behind: its caller sitting in Stasis in
+        silence, its external media channel and its bridge (no events: nobody listens)."""
+        caller = FakeChannel(id=f"1795605258.{next(self._ids)}", name="PJSIP/caller-orphan",
+                             caller_number="+15550100777", context="ivr-ari", priority=7,
+                             app_name="Stasis", app_data=f"{self.app},8005550100", in_app=True)
+        media = FakeChannel(id=f"1795605258.{next(self._ids)}",
+                            name="UnicastRTP/127.0.0.1:40999-0x7f67f40070d0", app_name="Stasis",
+                            app_data=self.app, in_app=True, media=_Media(),
+                            channelvars={"UNICASTRTP_LOCAL_PORT": "10088",
+                                         "UNICASTRTP_LOCAL_ADDRESS": "127.0.0.1"})
+        bridge_id = str(uuid.uuid4())
+        self.bridges[bridge_id] = {"id": bridge_id, "technology": "simple_bridge",
+                                   "bridge_type": "mixing", "bridge_class": "stasis",
+                                   "creator": "Stasis", "name": f"{self.app}-deadbeef",
+                                   "channels": [caller.id, media.id], "creationtime": _now(),
+                                   "video_mode": "talker"}
+        self.channels[caller.id] = caller
+        self.channels[media.id] = media
+        return caller, media, bridge_id
+
+    def leftovers(self) -> list[str]:
+        """What ``GET /channels`` and ``GET /bridges`` still list beyond callers' own
+        channels (media channels, bridges), by name."""
         media = [c.name for c in self._listed() if c.media is not None]
         bridges = [b["name"] for b in self.bridges.values()]
         return media + bridges

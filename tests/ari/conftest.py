@@ -36,7 +36,7 @@ async def hotline(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path,
         yield app
 
 
-async def until(ready: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(ready: Callable[[], bool], timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
         while not ready():
             await asyncio.sleep(0.02)

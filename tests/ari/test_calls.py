@@ -27,7 +27,7 @@ async def test_caller_keys_through_the_hotline_and_continues_to_route(
     assert channel.variables["IVR_QUEUE"] == "card_services"
     assert channel.variables["IVR_PRIORITY"] == "7"
     assert channel.variables["IVR_OUTCOME"] == "queued"
-    await until(lambda: not asterisk.leftovers(caller))
+    await until(lambda: not asterisk.leftovers())
     rows = await hotline.calls.recent(limit=1)
     row, events = await stored(hotline, str(rows[0].id))
     assert (row.transport, row.outcome, row.queue, row.caller) == (
@@ -43,7 +43,7 @@ async def test_caller_hangs_up_mid_prompt(hotline: Hotline, asterisk: FakeAsteri
     await until(lambda: len(caller.loud_times()) > 5)
     await caller.hangup()
     await until(lambda: hotline.ari is not None and not hotline.ari.sessions)
-    await until(lambda: not asterisk.leftovers(caller))
+    await until(lambda: not asterisk.leftovers())
     rows = await hotline.calls.recent(limit=1)
     row, events = await stored(hotline, str(rows[0].id))
     assert row.outcome == "abandoned"

@@ -47,6 +47,9 @@ _LOG = logging.getLogger(__name__)
 MEDIA_PREFIXES = ("UnicastRTP/", "Snoop/", "WebSocket/")
 """Channels Hotline (or a crashed Hotline) made for media: never callers."""
 DEFAULT_ROUTE = "hotline"
+ORPHAN_GRACE = 1.0
+"""Seconds after a (re)connect before the app's unowned channels count as strays (events
+already on their way are handled first)."""
 _ROUTE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TurnAway = Callable[[Call, str], Awaitable[None]]
 
@@ -133,11 +136,12 @@ class AriController:
             delay = self.settings.reconnect_min
             self._set_state("connected")
             _LOG.info("ari-connected: app %s on %s", self.settings.app, self.settings.url)
+            assert self._tg is not None
+            rebuild = self._tg.create_task(self._rebuild(), name="ari-rebuild")
             try:
-                await self._reconcile()
-            except AriError as err:
-                _LOG.warning("%s: rebuilding state after connecting: %s", err.code, err.message)
-            replaced = await self._read(self._ws)
+                replaced = await self._read(self._ws)
+            finally:
+                rebuild.cancel()
             with contextlib.suppress(Exception):
                 await self._ws.close()
             self._ws = None
@@ -377,12 +381,23 @@ class AriController:
                 _LOG.error("ari-cleanup-failed: %s", err.message)
 
     # Rebuilding state after a (re)connect --------------------------------------------
+    async def _rebuild(self) -> None:
+        try:
+            await self._reconcile()
+        except AriError as err:
+            _LOG.warning("%s: rebuilding state after connecting: %s", err.code, err.message)
+
     async def _reconcile(self) -> None:
+        """Runs while events are read: a caller whose ``StasisStart`` is still in flight is
+        no orphan, so strays are only acted on after :data:`ORPHAN_GRACE` seconds."""
+        known = set(self.sessions)
         channels = [c for c in await self.client.channels() if isinstance(c, dict)]
         present = {str(c.get("id")) for c in channels}
-        for session in list(self.sessions.values()):
-            if session.call.channel_id not in present:
+        for cid in known - present:
+            session = self.sessions.get(cid)
+            if session is not None:
                 session.call.caller_gone("channel vanished while ARI was disconnected")
+        await asyncio.sleep(ORPHAN_GRACE)
         owned = set(self.sessions) | set(self._media)
         owned_names = tuple(f"UnicastRTP/{s.endpoint.address[0]}:{s.endpoint.address[1]}-"
                             for s in self.sessions.values() if s.endpoint is not None
@@ -404,11 +419,12 @@ class AriController:
                     await self.client.continue_in_dialplan(cid, s.continue_context,
                                                            s.default_extension, 1)
         bridges = {x.bridge for x in self.sessions.values() if x.bridge}
+        live_names = {f"{s.app}-{x.call.info.call_id}" for x in self.sessions.values()}
         for bridge in await self.client.bridges():
             if not isinstance(bridge, dict):
                 continue
             bid, name = str(bridge.get("id")), str(bridge.get("name", ""))
-            if name.startswith(f"{s.app}-") and bid not in bridges:
+            if name.startswith(f"{s.app}-") and bid not in bridges and name not in live_names:
                 await self._forget(self.client.delete_bridge, bid)
 
     # Stopping -------------------------------------------------------------------------
