@@ -26,7 +26,7 @@ from ivr.metrics import Metrics
 from ivr.nlu.wiring import load_understander
 from ivr.platform.wiring import make_platform
 from ivr.recording.wiring import RecordingService
-from ivr.security.wiring import make_verifier
+from ivr.security.wiring import make_notifier, make_verifier
 from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.engines import check_languages, load_recognizers, make_pool
 from ivr.speech.listen import SpeechListener
@@ -42,7 +42,10 @@ from ivr.telephony.ari.controller import AriController
 from ivr.telephony.call import Call, Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
 from ivr.web.app import build_web_app
+from ivr.web.console import Console
+from ivr.web.live_board import LiveBoard, LiveFeed
 from ivr.web.softphone import Softphone
+from ivr.web.survey_invites import SurveyInviter
 
 _LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -127,7 +130,7 @@ class Hotline:
         self.renderer = make_renderer(settings)
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
-                                  instance_id=settings.instance_id,
+                                  instance_id=settings.instance_id, timezone=settings.timezone,
                                   on_error=lambda code: self.metrics.errors.labels(code).inc())
         self.metrics.store_healthy.set_function(lambda: float(self.writer.healthy))
         self.recording = RecordingService(
@@ -145,6 +148,15 @@ class Hotline:
                                  on_error=lambda code: self.metrics.errors.labels(code).inc()
                                  ) if settings.ari.url else None
         self.verifier = make_verifier(settings.security, self.engine, settings.var_dir)
+        self.board = LiveBoard(settings.instance_id)
+        """Calls in progress on this instance, for the supervisors' live page."""
+        web_settings = settings.web
+        self.surveys = SurveyInviter(
+            self.engine, make_notifier(settings.security, self.engine, settings.var_dir),
+            hours=web_settings.survey_link_hours, when=web_settings.survey_text_when,
+            base_url=web_settings.public_url or "", call_written=self.writer.ensure_written,
+        ) if web_settings.survey_texts else None
+        """Texts transferred callers a survey link (``agent_leg_ended`` is the AMI hook)."""
         self.platform = make_platform(settings.platform, self.engine)
         self.runner: CallRunner | None = None
         """Runs the calls; built by :meth:`start` once the voice configuration is loaded."""
@@ -201,7 +213,9 @@ class Hotline:
             self.metrics.ari_state.labels(known).set(1 if known == state else 0)
 
     def _call_log(self, call_id: str) -> Any:
-        log = self.metrics.metered(CallRecorder(self.writer, call_id))
+        observers = [self.board] + ([self.surveys] if self.surveys is not None else [])
+        log = LiveFeed(self.metrics.metered(CallRecorder(self.writer, call_id)), call_id,
+                       *observers)
         return self.webrtc.feed(call_id, log) if self.webrtc is not None else log
 
     async def _busy_prompt(self, language: str) -> Prompt:
@@ -296,7 +310,8 @@ class Hotline:
             engine=self.engine, recordings=self.recordings, settings=self.settings.web,
             desk=self.desk,
             phone=Softphone(self.webrtc, self.settings.webrtc.offers_per_minute)
-            if self.webrtc is not None else None),
+            if self.webrtc is not None else None,
+            console=Console(self.engine, self.settings.timezone, self.board)),
             access_log=None)
         await self._http.setup()
         host, port = parse_hostport(self.settings.http.bind)
@@ -305,6 +320,8 @@ class Hotline:
         server = getattr(site, "_server", None)
         sockets = getattr(server, "sockets", None) or []
         self.http_address = sockets[0].getsockname()[:2] if sockets else (host, port)
+        if self.surveys is not None and not self.surveys.base_url:
+            self.surveys.base_url = f"http://{self.http_address[0]}:{self.http_address[1]}"
         return notes
 
     @contextlib.asynccontextmanager
@@ -321,6 +338,8 @@ class Hotline:
                     name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 lease = tg.create_task(self.lease.run(), name="ivr-lease")
+                surveys = (tg.create_task(self.surveys.run(), name="ivr-survey-texts")
+                           if self.surveys is not None else None)
                 if self.webrtc is not None:
                     tg.create_task(self.webrtc.serve(runner), name="ivr-webrtc")
                 if self.ari is not None:
@@ -345,6 +364,8 @@ class Hotline:
                         await self.lease.stop()  # else its lease runs out: others close them
                     watcher.cancel()
                     sealer.cancel()
+                    if surveys is not None:
+                        surveys.cancel()
                     writer.cancel()
         finally:
             await self.close()

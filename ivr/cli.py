@@ -27,6 +27,7 @@ Everyday use:
   ivr dialplan rollback hotline [--to 3]      put an earlier version live again
   ivr prompts render                          pre-render every prompt for Asterisk
   ivr calls list / ivr calls show ID          what happened on recent calls
+  ivr report --from 2026-12-01 --to 2026-12-07  containment, transfers, intents, survey…
 
 State lives under --data-dir (default: the current directory): var/ holds the database,
 keys, prompt cache and spool; recordings/ the encrypted recordings. Every command creates
@@ -282,7 +283,7 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
 PLUGINS: list[str] = ["ivr.commands.users", "ivr.commands.recordings", "ivr.commands.customers",
                        "ivr.commands.speech", "ivr.commands.call", "ivr.commands.intents",
-                       "ivr.commands.emotion"]
+                       "ivr.commands.emotion", "ivr.commands.report"]
 """Modules adding their own commands: each has ``register(sub, add_command)``."""
 
 

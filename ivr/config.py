@@ -15,6 +15,7 @@ import socket
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     """This server's name, stored with each of its calls (``IVR_INSTANCE_ID``); it must stay
     the same across restarts and differ between servers sharing a database. Default: the
     host name plus a short hash of the data dir."""
+    timezone: str = "UTC"
+    """The hotline's timezone (IANA name, e.g. ``Asia/Shanghai``): analytics days and
+    ``ivr report`` dates are calendar days there (``IVR_TIMEZONE``)."""
     agi: AgiSettings = Field(default_factory=AgiSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     prompts: PromptSettings = Field(default_factory=PromptSettings)
@@ -71,6 +75,16 @@ class Settings(BaseSettings):
     webrtc: WebRtcSettings = Field(default_factory=WebRtcSettings)
     ari: AriSettings = Field(default_factory=AriSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as UTC or "
+                             "Asia/Shanghai") from err
+        return v
 
     @field_validator("instance_id")
     @classmethod

@@ -93,6 +93,10 @@ class EventKind(StrEnum):
     ACTION = "action"
     """A platform action ran or was refused (``action``, ``outcome``)."""
 
+    # Post-call survey ----------------------------------------------------------------
+    SURVEY = "survey"
+    """The caller rated the call (``score`` out of ``scale``, ``mode``: dtmf or speech)."""
+
     # Emotion --------------------------------------------------------------------------
     DISTRESS = "distress"
     """A caller turn's distress score (``score``, ``confidence``, ``rolling``, ``signals``)."""

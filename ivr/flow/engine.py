@@ -21,6 +21,7 @@ from ivr.flow.context import CallState, NodeContext, Outcome, PromptSource
 from ivr.flow.distress import CallDistress
 from ivr.flow.hours import Schedule, compile_schedule
 from ivr.flow.keypad import ask_keys, collect_keys
+from ivr.flow.survey import run_survey
 from ivr.flow.verify import run_change_phone, run_verify
 from ivr.flow.voice import VoiceConfig, VoiceQuestions
 from ivr.platform.api import Platform
@@ -197,6 +198,11 @@ class FlowEngine:
         assert node.action is not None
         voice = self.voice.config if self.voice is not None else None
         return await run_action(self.context, node_id, node.action, self.platform, voice)
+
+    async def _on_survey(self, node_id: str, node: schema.Node) -> str:
+        assert node.survey is not None
+        voice = self.voice.config if self.voice is not None else None
+        return await run_survey(self.context, node_id, node.survey, voice)
 
     async def _on_hangup(self, node_id: str, node: schema.Node) -> Outcome:
         hangup = node.hangup

@@ -127,6 +127,8 @@ def _texts(node: schema.Node) -> list[tuple[tuple[str, ...], dict[str, str]]]:
         for name, text in node.verify.prompts:
             if text is not None:
                 out.append((("verify", "prompts", name), text))
+    if node.survey is not None and node.survey.thanks is not None:
+        out.append((("survey", "thanks"), node.survey.thanks))
     if node.ask is not None and node.ask.confirm is not None:
         out.append((("ask", "confirm"), node.ask.confirm))
     if node.action is not None:
@@ -143,7 +145,9 @@ def _targets(node: schema.Node) -> list[tuple[tuple[str, ...], str]]:
         out.append((("next",), node.next))
     if node.goto:
         out.append((("goto",), node.goto))
-    for kind in ("ask", "collect"):
+    if node.survey:
+        out.append((("survey", "next"), node.survey.next))
+    for kind in ("ask", "collect", "survey"):
         body = getattr(node, kind)
         if body is not None and body.fallback:
             out.append(((kind, "fallback"), body.fallback))

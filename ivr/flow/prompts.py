@@ -12,9 +12,11 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
     texts: list[dict[str, str] | None] = [plan.defaults.no_input, plan.defaults.no_match]
     for node in plan.nodes.values():
         texts.append(node.say)
-        for body in (node.ask, node.collect, node.queue, node.hangup):
+        for body in (node.ask, node.collect, node.queue, node.hangup, node.survey):
             for name in ("prompt", "reprompt", "no_input", "no_match"):
                 texts.append(getattr(body, name, None))
+        if node.survey is not None:
+            texts.append(node.survey.thanks)
         if node.verify is not None:
             texts.extend(text for _, text in node.verify.prompts)
     seen: set[tuple[str, str]] = set()

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ivr.nlu.api import INTENT_IDS
 
 NODE_KINDS = ("say", "ask", "collect", "branch", "hours", "set", "goto", "queue", "hangup",
-              "verify", "change_phone", "action")
+              "verify", "change_phone", "action", "survey")
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
 Text = dict[LanguageTag, Annotated[str, Field(min_length=1, max_length=2000)]]
@@ -291,6 +291,18 @@ class Action(Strict):
     timeout: float = Field(5.0, gt=0, le=30)
 
 
+class Survey(Retries, Voice):
+    """Post-call survey: one question answered with a key from 1 to ``scale`` or by voice
+    ("four", "四"). The answer is stored with the call; a caller who does not answer simply
+    goes on to ``next`` (or ``fallback``), never to an agent."""
+
+    prompt: Text
+    scale: int = Field(5, ge=2, le=9)
+    next: NodeId
+    thanks: Text | None = None
+    """Said after an answer."""
+
+
 class Node(Strict):
     """One named step; exactly one of the kind fields is set."""
 
@@ -306,6 +318,7 @@ class Node(Strict):
     verify: Verify | None = None
     change_phone: ChangePhone | None = None
     action: Action | None = None
+    survey: Survey | None = None
     next: NodeId | None = None
     """Following node for say, collect and set."""
     barge_in: bool = False

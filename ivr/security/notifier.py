@@ -41,7 +41,7 @@ class NotifyError(IvrError):
 
 @dataclass(frozen=True, slots=True)
 class OtpMessage:
-    """One code on its way to one phone."""
+    """One code (or another one-time text, such as a survey link) on its way to one phone."""
 
     customer_id: str
     phone: str
@@ -49,7 +49,8 @@ class OtpMessage:
     body: str
     """The text message, code included: handle as a secret."""
     expires_at: datetime
-    otp_id: int
+    otp_id: int | None
+    """The code's row (None: a message that carries no code, such as a survey link)."""
     at: datetime
 
 

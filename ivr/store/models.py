@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,14 @@ class CallRow(Base):
     """The ``ivr serve`` instance that took the call (its ``instance_id`` setting): a
     restarted instance closes only its own calls left open."""
 
+    intent: Mapped[str | None] = mapped_column(String(32))
+    """What the caller asked for (the last intent understood; ``unknown`` when none was),
+    None when the caller never spoke to an open question. Set when the call ends."""
+    escalated: Mapped[bool | None] = mapped_column(Boolean)
+    """A distressed caller was escalated. Set when the call ends."""
+    ivr_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    """Seconds the caller spent with Hotline (answer to hang-up or transfer)."""
+
     __table_args__ = (
         # A caller's recent calls (CallQueries.by_caller): equality on caller, newest first.
         Index("ix_calls_caller_started_at", "caller", "started_at"),
@@ -60,6 +68,44 @@ class CallEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     node: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AnalyticsDayRow(Base):
+    """Running totals for analytics (:mod:`ivr.store.rollup`): per local day (in the
+    hotline's timezone when the call started), dialplan and language, one row per figure
+    (``metric``, ``key``): calls by outcome, transfers by queue, intents, escalations, time
+    in IVR, node visits and misses, survey scores. Each finished call adds to them in the
+    transaction that closes its row."""
+
+    __tablename__ = "analytics_days"
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    dialplan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """'' when the call ran no dialplan."""
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(sa.Float)
+
+
+class SurveyRow(Base):
+    """One post-call survey: answered in the call (``channel`` call) or offered by text
+    message after a transfer (``channel`` text, answered once on ``/s/<token>``)."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the link's token (text surveys); the token itself is never stored."""
+    language: Mapped[str | None] = mapped_column(String(16))
+    scale: Mapped[int] = mapped_column(Integer, default=5)
+    score: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DialplanVersionRow(Base):

@@ -17,17 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.events import EventKind
+from ivr.store import rollup
 from ivr.store.clean import RowCleaner
-from ivr.store.models import CallEventRow, CallRow, TurnRow
+from ivr.store.facts import CallFacts
+from ivr.store.models import CallEventRow, CallRow, SurveyRow, TurnRow
 from ivr.store.refusals import describe_error, is_bad_row, is_duplicate
 
 _LOG = logging.getLogger(__name__)
@@ -38,13 +41,16 @@ CLOSE_TIMEOUT = 10.0
 """Seconds the last flush at shutdown may take before the rows left are given up."""
 _TABLES = CallRow.metadata.tables
 _CLEANERS = {"call": RowCleaner(_TABLES["calls"]), "update": RowCleaner(_TABLES["calls"]),
-             "event": RowCleaner(_TABLES["call_events"]), "turn": RowCleaner(_TABLES["turns"])}
+             "event": RowCleaner(_TABLES["call_events"]), "turn": RowCleaner(_TABLES["turns"]),
+             "survey": RowCleaner(_TABLES["surveys"])}
+_INSERTS: dict[str, Any] = {"turn": TurnRow, "survey": SurveyRow}
+"""Row kinds inserted one statement each (after their call's row)."""
 _WRITE_ERRORS = (SQLAlchemyError, OSError, ConnectionError, ValueError, TypeError)
 
 
 @dataclass
 class _Op:
-    kind: str  # "call" | "event" | "update" | "turn", and "events" once coalesced
+    kind: str  # "call" | "event" | "update" | "turn" | "survey" | "rollup"; "events" coalesced
     values: dict[str, Any]
 
 
@@ -55,12 +61,14 @@ class EventWriter:
     the code of every row it had to drop (for the ``ivr_errors_total`` metric)."""
 
     def __init__(self, engine: AsyncEngine, *, flush_seconds: float = 0.05,
-                 instance_id: str | None = None,
+                 instance_id: str | None = None, timezone: str = "UTC",
                  on_error: Callable[[str], None] | None = None,
                  max_pending: int = MAX_PENDING) -> None:
         self._engine = engine
         self._flush_seconds = flush_seconds
         self.instance_id = instance_id
+        self.zone = ZoneInfo(timezone)
+        """The hotline's timezone: a call's analytics day is its start's date there."""
         self._on_error = on_error
         self._max_pending = max_pending
         self._pending: list[_Op] = []
@@ -98,7 +106,8 @@ class EventWriter:
             return
         if kind == "call" and self.instance_id is not None:
             values = {"instance_id": self.instance_id, **values}
-        cleaned, unknown = _CLEANERS[kind](values)
+        # Rollup rows are built here from the plan's names and numbers: nothing to clean.
+        cleaned, unknown = _CLEANERS[kind](values) if kind != "rollup" else (values, set())
         if unknown:
             _LOG.warning("store-unknown-column: %s row without column(s) %s", kind,
                          ", ".join(sorted(unknown)))
@@ -258,8 +267,10 @@ class EventWriter:
                     await conn.execute(insert(CallRow), [op.values])
                 elif op.kind == "events":
                     await conn.execute(insert(CallEventRow), op.values["rows"])
-                elif op.kind == "turn":
-                    await conn.execute(insert(TurnRow), [op.values])
+                elif op.kind in _INSERTS:
+                    await conn.execute(insert(_INSERTS[op.kind]), [op.values])
+                elif op.kind == "rollup":
+                    await rollup.add(conn, op.values["rows"])
                 else:
                     values = dict(op.values)
                     call_id = values.pop("id")
@@ -322,7 +333,7 @@ def _coalesce(batch: list[_Op]) -> list[_Op]:
                 out[-1].values["rows"].extend(new)
             else:
                 out.append(_Op("events", {"rows": list(new)}))
-        elif op.kind == "turn":
+        elif op.kind in _INSERTS or op.kind == "rollup":
             out.append(op)
         elif op.kind == "update" and op.values["id"] in rows:
             rows[op.values["id"]].update(op.values)
@@ -340,9 +351,18 @@ class CallRecorder:
     writer: EventWriter
     call_id: str
     seq: int = 0
+    facts: CallFacts = field(default_factory=CallFacts)
+    """What analytics needs of this call (:mod:`ivr.store.facts`), stored when it ends."""
+    day: date | None = None
+    dialplan_id: str | None = None
+    language: str | None = None
+    """The call's day, dialplan and (latest) language: where its totals go."""
 
     def start(self, **values: Any) -> None:
-        self.writer.add("call", {"id": self.call_id, "started_at": _now(), **values})
+        started = values.pop("started_at", None) or _now()
+        self.day = rollup.day_of(started, self.writer.zone)
+        self.dialplan_id, self.language = values.get("dialplan_id"), values.get("language")
+        self.writer.add("call", {"id": self.call_id, "started_at": started, **values})
 
     def update(self, **values: Any) -> None:
         self.writer.add("update", {"id": self.call_id, **values})
@@ -353,6 +373,28 @@ class CallRecorder:
                                   "kind": str(kind), "node": node, "data": data})
         if kind == EventKind.TURN:  # caller turns also get a row of their own (speech issue)
             self.writer.add("turn", turn_row(self.call_id, self.seq, node, data))
+        self.facts.see(kind, node, data)
+        self.language = self.facts.language or self.language
+        at = rollup.where(self.day or rollup.day_of(_now(), self.writer.zone),
+                          self.dialplan_id, self.language)
+        if kind == EventKind.SURVEY and isinstance(score := data.get("score"), int):
+            self.writer.add("survey", {"call_id": self.call_id, "channel": "call",
+                                       "language": self.language, "scale": data.get("scale"),
+                                       "score": score, "created_at": _now(),
+                                       "answered_at": _now()})
+            self.writer.add("rollup", {"rows": rollup.survey_rows(at, score)})
+        if kind == EventKind.CALL_ENDED:
+            self._store_facts(at, data)
+
+    def _store_facts(self, at: dict[str, Any], ended: dict[str, Any]) -> None:
+        facts = self.facts
+        seconds = ended.get("seconds")
+        seconds = float(seconds) if isinstance(seconds, float | int) else None
+        language = {"language": facts.language} if facts.language else {}
+        self.writer.add("update", {"id": self.call_id, "intent": facts.intent, **language,
+                                   "escalated": facts.escalated, "ivr_seconds": seconds})
+        self.writer.add("rollup", {"rows": rollup.call_rows(
+            at, facts, ended.get("outcome"), ended.get("queue"), seconds)})
 
 
 def _now() -> datetime:

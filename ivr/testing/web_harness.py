@@ -22,6 +22,8 @@ from ivr.store.models import CallEventRow, CallRow, WebUserRow
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.testing.fake_recordings import FakeRecordingLibrary, tone_wav
 from ivr.web.app import build_web_app
+from ivr.web.console import Console
+from ivr.web.live_board import LiveBoard
 from ivr.web.settings import WebSettings
 from ivr.web.users import UserRepository
 
@@ -46,6 +48,8 @@ class WebServer:
     """A queued call with a recording and a secret PIN entry."""
     other_call: str
     recording: RecordingInfo | None
+    console: Console
+    """The live board and timezone the server's live, analytics and survey pages use."""
 
 
 async def seed_calls(engine: AsyncEngine) -> tuple[str, str]:
@@ -79,7 +83,8 @@ async def seed_calls(engine: AsyncEngine) -> tuple[str, str]:
 
 
 async def start_server(engine: AsyncEngine, recordings: RecordingLibrary | None,
-                       settings: WebSettings | None = None) -> tuple[web.AppRunner, str]:
+                       settings: WebSettings | None = None,
+                       console: Console | None = None) -> tuple[web.AppRunner, str]:
     from ivr.dialplan_desk import DialplanDesk
     from ivr.flow.settings import DialplanSettings
     from ivr.security.settings import SecuritySettings
@@ -89,7 +94,7 @@ async def start_server(engine: AsyncEngine, recordings: RecordingLibrary | None,
     desk = DialplanDesk(repo, dialplans.limits, SecuritySettings(), dialplans.default_queue)
     app = build_web_app(Metrics(), CallQueries(engine), repo,
                         lambda: True, dict, engine=engine, recordings=recordings,
-                        settings=settings, desk=desk)
+                        settings=settings, desk=desk, console=console)
     app.on_cleanup.append(lambda _app: _close(desk))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -127,7 +132,8 @@ async def real_store(engine: AsyncEngine, folder: Path, call_id: str, *,
 async def make_server(url: str, password_hash: str, *,
                       store: Literal["fake", "real", "none"] = "fake",
                       folder: Path | None = None,
-                      settings: WebSettings | None = None) -> AsyncIterator[WebServer]:
+                      settings: WebSettings | None = None,
+                      timezone: str = "UTC") -> AsyncIterator[WebServer]:
     """Seed users and calls, start the server; ``store="real"`` needs ``folder``."""
     engine = make_engine(url)
     sessions = async_sessionmaker(engine)
@@ -147,10 +153,11 @@ async def make_server(url: str, password_hash: str, *,
     elif store == "real":
         assert folder is not None, "the real store needs a folder"
         library, recording = await real_store(engine, folder, card)
-    runner, base = await start_server(engine, library, settings)
+    console = Console(engine, timezone, LiveBoard("test-instance"))
+    runner, base = await start_server(engine, library, settings, console)
     try:
         yield WebServer(base, engine, UserRepository(engine), audit, fake, card, other,
-                        recording)
+                        recording, console)
     finally:
         await runner.cleanup()
         await engine.dispose()

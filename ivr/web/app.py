@@ -21,6 +21,8 @@ from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.web import admin, editor, login, player, review, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
 from ivr.web.call_search import OUTCOMES, CallSearch
+from ivr.web.console import Console
+from ivr.web.console import add_routes as add_console_routes
 from ivr.web.context import CONTEXT, WebContext
 from ivr.web.query import bad_request, int_param, reject_control_characters
 from ivr.web.render import Pages
@@ -67,6 +69,7 @@ def build_web_app(
     engine: AsyncEngine, recordings: RecordingLibrary | None = None,
     settings: WebSettings | None = None, phone: softphone.Softphone | None = None,
     not_ready: Callable[[], list[str]] | None = None, desk: editor.Desk | None = None,
+    console: Console | None = None,
 ) -> web.Application:
     """The HTTP side of ``ivr serve``. ``recordings`` is None until a store is configured
     (pages then say there is no recording). ``phone`` serves WebRTC callers: ``/softphone``
@@ -75,7 +78,8 @@ def build_web_app(
     ``is_live`` says start-up has finished: ``/healthz`` (liveness) answers 200 from then on.
     ``not_ready`` gives the reasons the server should get no new calls (draining, store
     down): ``/readyz`` answers 200 only when there are none. ``desk`` does the dialplan
-    editor's work (:mod:`ivr.web.editor`; None: its pages answer 503)."""
+    editor's work (:mod:`ivr.web.editor`; None: its pages answer 503). ``console`` holds
+    the live board and the hotline's timezone (live calls, analytics, survey pages)."""
     app = web.Application(middlewares=[load_session, reject_control_characters,
                                         csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
@@ -147,5 +151,6 @@ def build_web_app(
     softphone.add_routes(app, phone)
     editor.add_routes(app, dialplans, desk)
     review.add_routes(app, engine)
+    add_console_routes(app, console or Console(engine))
     r.add_static("/static/", STATIC, append_version=False)
     return app

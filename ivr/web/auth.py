@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
@@ -88,9 +89,13 @@ async def csrf_protect(request: web.Request, handler: Handler) -> web.StreamResp
         field = (await request.post()).get("csrf")
         token = field if isinstance(field, str) else None
     session = current_session(request)
-    if request.path == "/login":
-        expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-        ok = bool(expected) and bool(token) and expected == token
+    # Forms without a session (login, the public survey page) use a double-submit cookie.
+    cookie = LOGIN_CSRF_COOKIE if request.path == "/login" else getattr(
+        request.match_info.route.handler, "csrf_cookie", None)
+    if cookie is not None:
+        expected = request.cookies.get(cookie)
+        ok = bool(expected) and bool(token) and secrets.compare_digest(expected or "",
+                                                                        token or "")
     else:
         ok = session is not None and session.csrf_ok(token)
     if not ok:

@@ -11,8 +11,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ivr.web.sessions import SESSION_KEY, Session
 
 NAV = {
-    "supervisor": [("/calls", "Calls")],
-    "admin": [("/admin/users", "Users"), ("/admin/dialplans", "Dialplans")],
+    "supervisor": [("/calls", "Calls"), ("/live", "Live · 实时"), ("/analytics", "Analytics · 分析")],
+    "admin": [("/admin/users", "Users"), ("/admin/dialplans", "Dialplans"),
+              ("/analytics", "Analytics · 分析")],
     "auditor": [("/audit", "Audit log")],
     "reviewer": [("/review", "Phone changes")],
 }

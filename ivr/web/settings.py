@@ -3,7 +3,9 @@ cookies (``web``)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
 
 from ivr.hostport import parse_hostport
 
@@ -24,6 +26,16 @@ class WebSettings(BaseModel):
     TLS-terminating proxy."""
     default_replay_reason: str = "supervisor replay"
     """Audit reason when a supervisor plays a recording without typing one."""
+    survey_texts: bool = True
+    """Text a survey link (``/s/<token>``) to callers transferred to an agent (issue 16)."""
+    survey_text_when: Literal["transfer", "agent_complete"] = "transfer"
+    """``transfer``: when Hotline hands the caller to the queue; ``agent_complete``: when the
+    agent leg ends (needs the AMI ``AgentComplete`` event to call the inviter)."""
+    survey_link_hours: float = Field(72.0, gt=0, le=24 * 30)
+    """How long a survey link may be answered (once)."""
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    """Where callers reach this web server (``https://hotline.example.com``) for survey
+    links; default: the ``http.bind`` address."""
 
 
 class HttpSettings(BaseModel):

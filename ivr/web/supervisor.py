@@ -13,6 +13,7 @@ from ivr.web.call_search import OUTCOMES, CallFilter, parse_day
 from ivr.web.context import WebContext, context
 from ivr.web.distress_view import distress_plot
 from ivr.web.query import bad_request
+from ivr.web.survey import call_surveys
 from ivr.web.timeline import timeline
 from ivr.web.users import as_utc
 
@@ -92,5 +93,5 @@ async def call_page(request: web.Request) -> web.StreamResponse:
     recordings, problem = await _recordings(ctx, row.id)
     return ctx.pages.response(
         "call.html", request, call=row, items=timeline(events), plot=distress_plot(events),
-        recordings=recordings,
+        recordings=recordings, surveys=await call_surveys(request, row.id),
         recording_problem=problem, default_reason=ctx.settings.default_replay_reason)

@@ -77,6 +77,9 @@ def describe(kind: str, node: str | None, data: dict[str, Any]) -> tuple[Speaker
                      else f"priority +{data.get('boost', 0)}")
             return "system", f"Escalated ({where}): " + "; ".join(
                 str(r) for r in data.get("reasons") or ())
+        case EventKind.SURVEY:
+            return "caller", (f"Survey: {data.get('score')} out of {data.get('scale')} "
+                              f"(by {data.get('mode', 'keypad')})")
         case EventKind.ERROR:
             return "problem", f"Error {data.get('code', '?')}: {data.get('message', '')}"
     return "system", kind.replace("_", " ").capitalize()
