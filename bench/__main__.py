@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 BENCHES = ["bench.agi_calls", "bench.scale", "bench.recording", "bench.verification", "bench.speech",
-           "bench.webrtc", "bench.intents", "bench.emotion", "bench.dialplans"]
+           "bench.webrtc", "bench.intents", "bench.emotion", "bench.dialplans",
+           "bench.analytics", "bench.live"]
 
 
 def _table(result: dict[str, Any]) -> Table:
