@@ -3,7 +3,8 @@
 set -euo pipefail
 need=()
 # prometheus: its promtool checks deploy/kubernetes/monitoring/alerts.yml in make test.
-for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium prometheus; do
+# fonts-wqy-microhei: Chinese glyphs for the console in headless Chromium (tests, docs/screenshots).
+for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium prometheus fonts-wqy-microhei; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

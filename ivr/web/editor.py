@@ -29,7 +29,8 @@ from ivr.web.context import client_address, context
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DIFF_MAX_LINES = 20_000
-_DIFFS = asyncio.Semaphore(1)
+DIFFS = web.AppKey("ivr_dialplan_diffs", asyncio.Semaphore)
+"""One diff at a time per server (difflib is CPU work, done in a thread)."""
 DESK = web.AppKey("ivr_dialplan_desk", object)
 REPO = web.AppKey("ivr_dialplan_repo", DialplanRepository)
 LANGUAGES = ("en-US", "zh-CN")
@@ -62,6 +63,7 @@ class Desk(Protocol):
 
 def add_routes(app: web.Application, repo: DialplanRepository, desk: Desk | None) -> None:
     app[REPO] = repo
+    app[DIFFS] = asyncio.Semaphore(1)
     if desk is not None:
         app[DESK] = desk
     r = app.router
@@ -106,9 +108,14 @@ async def _body(request: web.Request, desk: Desk) -> dict[str, Any]:
         raise web.HTTPUnsupportedMediaType(text='{"error": "send application/json"}',
                                            content_type="application/json")
     limit = desk.max_bytes * 2 + 64 * 1024  # JSON escapes, the note, the caller's inputs
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
@@ -125,9 +132,9 @@ def _problems(checked: Checked) -> list[dict[str, Any]]:
     return [{"line": p.line, "message": p.message, "text": str(p)} for p in checked.problems]
 
 
-async def _diff(repo: DialplanRepository, dialplan_id: str, text: str) -> dict[str, Any]:
+async def _diff(request: web.Request, dialplan_id: str, text: str) -> dict[str, Any]:
     """Unified diff of the live version against ``text`` (in a thread, one at a time)."""
-    history = await repo.history(dialplan_id)
+    history = await request.app[REPO].history(dialplan_id)
     live = history[0] if history else None
     old = live.source.splitlines() if live else []
     new = text.splitlines()
@@ -141,7 +148,7 @@ async def _diff(repo: DialplanRepository, dialplan_id: str, text: str) -> dict[s
             old, new, f"live v{live.version}" if live else "nothing published",
             "editor", lineterm="", n=2))
 
-    async with _DIFFS:
+    async with request.app[DIFFS]:
         lines = await asyncio.to_thread(compute)
     return {"live_version": live.version if live else None, "diff": "\n".join(lines),
             "changed": bool(lines)}
@@ -190,7 +197,7 @@ async def check_api(request: web.Request) -> web.StreamResponse:
     checked = await desk.check(dialplan_id, text)
     return web.json_response({"ok": not checked.problems, "problems": _problems(checked),
                               "languages": checked.languages,
-                              **await _diff(request.app[REPO], dialplan_id, text)})
+                              **await _diff(request, dialplan_id, text)})
 
 
 @require_role("admin")

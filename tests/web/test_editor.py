@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from ivr.dialplans import check_files, publish
+from ivr.flow.loader import load_text
 from ivr.store.repo import DialplanRepository
 from ivr.testing.web_harness import WebServer, login
 
@@ -144,3 +145,25 @@ async def test_who_may_do_what(server: WebServer) -> None:
                              data={"csrf": csrf, "decision": "approve"}) as resp:
             assert resp.status == 403
     assert [v.version for v in await DialplanRepository(server.engine).history("hotline")] == [1]
+
+
+async def test_the_editor_holds_text_to_the_dialplan_limits(server: WebServer) -> None:
+    await published(server)
+    laughs = ["id: hotline", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 8)}]" for i in range(1, 9)]
+    bomb = "\n".join(laughs) + "\n"
+    too_big = HOTLINE + "#" * 2_000_000 + "\n"  # over dialplans.max_bytes, under the body cap
+    async with client() as http:
+        csrf = (await login(http, server.base, "ada")).csrf
+        for text in (bomb, too_big):
+            status, body = await post(http, f"{server.base}/api/dialplans/hotline/check",
+                                      {"text": text}, csrf)
+            assert status == 200 and body["ok"] is False, body
+            loaded, cli = load_text(text, "hotline.yaml")
+            assert loaded is None and [p["text"] for p in body["problems"]] == [
+                str(p) for p in cli]
+        async with http.post(f"{server.base}/api/dialplans/hotline/check",
+                             data=b'{"text": "' + b"x" * 4_200_000 + b'"}',
+                             headers={"X-CSRF-Token": csrf,
+                                      "Content-Type": "application/json"}) as resp:
+            assert resp.status == 413

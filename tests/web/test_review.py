@@ -85,3 +85,23 @@ async def test_only_reviewers_decide(server: WebServer, tmp_path: Path) -> None:
                 assert resp.status == 403
     ada = await CustomerRepository(server.engine).get("C1001")
     assert ada is not None and ada.phone == "+15551234567"
+
+
+def test_ivr_users_adds_a_reviewer(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+
+    def ivr(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ivr", "--data-dir", str(tmp_path), *args],
+                              cwd=root, input=stdin, capture_output=True, text=True,
+                              timeout=120, env=dict(os.environ), check=False)
+
+    added = ivr("users", "add", "rita", "--role", "reviewer", "--password-stdin", "--json",
+                stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    assert (json.loads(added.stdout)["name"], json.loads(added.stdout)["role"]) == (
+        "rita", "reviewer")

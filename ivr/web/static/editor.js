@@ -144,6 +144,7 @@
     path.replaceChildren();
     sim.steps.forEach(function (step) {
       const li = el("li", "step");
+      li.dataset.node = step.node;
       const head = el("div", "step-head");
       head.appendChild(el("span", "mono node", step.node));
       head.appendChild(el("span", "badge", step.kind));
@@ -151,7 +152,7 @@
       li.appendChild(head);
       if (step.heard.length) {
         const heard = el("ul", "heard");
-        step.heard.forEach(function (h) { heard.appendChild(el("li", null, "🔊 [" + h.language + "] " + h.text)); });
+        step.heard.forEach(function (h) { heard.appendChild(el("li", null, "▸ [" + h.language + "] " + h.text)); });
         li.appendChild(heard);
       }
       const langs = Object.keys(step.prompts).filter(function (l) { return step.prompts[l].length; });
