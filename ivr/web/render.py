@@ -12,10 +12,10 @@ from ivr.web.sessions import SESSION_KEY, Session
 
 NAV = {
     "supervisor": [("/calls", "Calls"), ("/live", "Live · 实时"), ("/analytics", "Analytics · 分析")],
-    "admin": [("/admin/users", "Users"), ("/admin/dialplans", "Dialplans"),
+    "admin": [("/admin/users", "Users"), ("/admin/dialplans", "Dialplans · 拨号方案"),
               ("/analytics", "Analytics · 分析")],
     "auditor": [("/audit", "Audit log")],
-    "reviewer": [("/review", "Phone changes")],
+    "reviewer": [("/review", "Phone changes · 手机号审核")],
 }
 """What each role can open, in the header."""
 OUTCOME_LABELS = {"self_served": "Self-served", "queued": "Queued", "abandoned": "Abandoned",

@@ -109,8 +109,9 @@ async def test_admin_edits_simulates_publishes_and_the_next_call_uses_it(
     assert await page.locator('#gutter div.bad').count() == 0
 
     # The simulator walks the edited text: English, "I lost my card" in words (the server's
-    # intent model), the card's last 4 digits (a secret: never echoed), yes, then goodbye.
-    await page.get_by_label("Caller inputs").fill("1\nI lost my card\n4242\n1\n1")
+    # intent model), the card's last 4 digits (a secret: never echoed), yes, nothing else, and
+    # 5 in the survey.
+    await page.get_by_label("Caller inputs").fill("1\nI lost my card\n4242\n1\n1\n5")
     await page.get_by_role("button", name="Simulate").click()
     path = page.locator("#path")
     # The first simulation prepares the demo sandbox (schema and demo customers): slow on CI.
