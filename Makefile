@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 IVR := $(VENV)/bin/ivr
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+asyncpg://ivr:ivr@127.0.0.1:5432/ivr_test
+REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint bench system-deps postgres clean
+.PHONY: run test lint bench system-deps postgres redis clean
 
 $(PY):
 	bash scripts/system-deps.sh
@@ -38,10 +39,13 @@ lint: $(STAMP)
 postgres:
 	bash scripts/start-postgres.sh
 
-test: $(STAMP) postgres models/intents/current
+redis:
+	bash scripts/start-redis.sh
+
+test: $(STAMP) postgres redis models/intents/current
 	$(VENV)/bin/ruff check ivr tests bench
 	$(VENV)/bin/mypy
-	IVR_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest -q
+	IVR_TEST_PG_URL=$(PG_URL) IVR_TEST_REDIS_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
 
 # Benchmarks also need real telephone speech (Debian's Asterisk prompts and transcripts)
 # and PostgreSQL (bench.scale: two instances on database ivr_bench).

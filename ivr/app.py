@@ -36,6 +36,7 @@ from ivr.store.instances import InstanceLease
 from ivr.store.instances import close_left_open as close_calls_left_open
 from ivr.store.notify import DIALPLANS, Notifications
 from ivr.store.repo import CallQueries, DialplanRepository
+from ivr.store.shared import SharedState
 from ivr.store.writer import CLOSE_TIMEOUT, CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
 from ivr.telephony.ari.controller import AriController
@@ -157,7 +158,10 @@ class Hotline:
             base_url=web_settings.public_url or "", call_written=self.writer.ensure_written,
         ) if web_settings.survey_texts else None
         """Texts transferred callers a survey link (``agent_leg_ended`` is the AMI hook)."""
-        self.platform = make_platform(settings.platform, self.engine)
+        self.shared = SharedState(settings.redis, on_error=self._count_error
+                                  ) if settings.redis.url else None
+        """Redis, when configured: the payment backend's circuit breaker is shared."""
+        self.platform = make_platform(settings.platform, self.engine, self.shared)
         self.runner: CallRunner | None = None
         """Runs the calls; built by :meth:`start` once the voice configuration is loaded."""
         self.agi = AgiServer(settings.agi, observe_reply=self.metrics.agi_reply_seconds.observe,
@@ -222,6 +226,9 @@ class Hotline:
         busy = self.settings.webrtc.busy_message
         lang = language if language in busy else next(iter(busy))
         return await self.prompts.prompt(busy[lang], lang)
+
+    def _count_error(self, code: str) -> None:
+        self.metrics.errors.labels(code).inc()
 
     def _instance_lost(self, _instance: str, calls: list[str]) -> None:
         self.metrics.instances_lost.inc()
@@ -410,6 +417,8 @@ class Hotline:
         self.desk.close()
         await self.published.close()
         await self.platform.close()
+        if self.shared is not None:
+            await self.shared.close()
         self.speech_pool.shutdown()
         if self._http is not None:
             await self._http.cleanup()

@@ -74,3 +74,15 @@ def sounds_dir(tmp_path_factory: pytest.TempPathFactory, dialplan_dir: Path) -> 
 
     asyncio.run(render())
     return folder
+
+
+REDIS_URL = os.environ.get("IVR_TEST_REDIS_URL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis ``make test`` starts (scripts/start-redis.sh); each test keys under its own
+    prefix, so tests running at once never meet."""
+    if not REDIS_URL:
+        pytest.skip("IVR_TEST_REDIS_URL not set (make test starts Redis and sets it)")
+    return REDIS_URL

@@ -1,8 +1,13 @@
-"""A circuit breaker (pure: the clock is passed in)."""
+"""Circuit breakers: a pure one (the clock is passed in) and one shared by instances."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from ivr.store.shared import SharedState
 
 
 @dataclass
@@ -38,3 +43,56 @@ class CircuitBreaker:
         self._count += 1
         if self._trial or self._count >= self.failures:
             self._opened_at, self._trial = now, False
+
+
+class SharedBreaker:
+    """A :class:`CircuitBreaker` whose failures and open state all instances share through
+    Redis (``shared``): ``failures`` consecutive failures counted over all instances open it
+    for all of them for ``reset_seconds``; then requests go out again and the first trial
+    that fails opens it again for all. With no Redis, or while Redis is down, the local
+    breaker decides alone (each instance learns the backend is down for itself)."""
+
+    def __init__(self, local: CircuitBreaker, shared: SharedState | None, name: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.local = local
+        self._shared = shared
+        self._name = name
+        self._clock = clock
+
+    def _key(self, what: str) -> str:
+        assert self._shared is not None
+        return self._shared.key(f"breaker:{self._name}:{what}")
+
+    def _reset_ms(self) -> int:
+        return max(1, int(self.local.reset_seconds * 1000))
+
+    async def allow(self, now: float) -> bool:
+        """May a request go out now? (``now``: the local breaker's monotonic clock)"""
+        if not self.local.allow(now):
+            return False
+        if self._shared is None:
+            return True
+        is_open = await self._shared.run(lambda r: r.exists(self._key("open")))
+        return not is_open  # open elsewhere until its mark expires
+
+    async def success(self) -> None:
+        self.local.success()
+        if self._shared is not None:
+            await self._shared.run(lambda r: r.delete(self._key("failures"), self._key("open")))
+
+    async def failure(self, now: float) -> None:
+        self.local.failure(now)
+        if self._shared is None:
+            return
+
+        async def count(r: Any) -> int:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.incr(self._key("failures"))
+                pipe.pexpire(self._key("failures"), self._reset_ms())
+                got = await pipe.execute()
+            return int(got[0])
+
+        total = await self._shared.run(count)
+        if self.local.state(now) != "closed" or (total or 0) >= self.local.failures:
+            await self._shared.run(lambda r: r.set(self._key("open"), str(self._clock()),
+                                                   px=self._reset_ms()))

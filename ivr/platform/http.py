@@ -16,8 +16,9 @@ from typing import Any
 import aiohttp
 
 from ivr.platform.api import ACTIONS, ActionRequest, ActionResult, PlatformError
-from ivr.platform.breaker import CircuitBreaker
+from ivr.platform.breaker import CircuitBreaker, SharedBreaker
 from ivr.platform.settings import HttpPlatformSettings
+from ivr.store.shared import SharedState
 
 _LOG = logging.getLogger(__name__)
 OUTCOMES = {"ok", "not_found", "ambiguous", "invalid", "refused"}
@@ -28,10 +29,14 @@ class HttpPlatform:
     """``Platform`` over a JSON API."""
 
     def __init__(self, settings: HttpPlatformSettings,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 shared: SharedState | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds)
+        self.breaker = SharedBreaker(
+            CircuitBreaker(settings.breaker_failures, settings.breaker_reset_seconds),
+            shared, "platform")
+        """Shared by all instances through Redis when ``[redis] url`` is set."""
         self._session: aiohttp.ClientSession | None = None
 
     def _headers(self) -> dict[str, str]:
@@ -57,20 +62,20 @@ class HttpPlatform:
         attempts = 1 + (0 if request.action in NOT_RETRIED else self.settings.retries)
         last: Exception | None = None
         for attempt in range(attempts):
-            if not self.breaker.allow(self.clock()):
+            if not await self.breaker.allow(self.clock()):
                 raise PlatformError("platform-circuit-open", "the payment platform failed "
                                     "repeatedly; not calling it for a while")
             try:
                 result = await self._once(request)
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as err:
                 last = err
-                self.breaker.failure(self.clock())
+                await self.breaker.failure(self.clock())
                 _LOG.warning("platform-attempt-failed: %s attempt %d: %s", request.action,
                              attempt + 1, type(err).__name__)
                 if attempt + 1 < attempts:
                     await asyncio.sleep(self.settings.backoff * (2 ** attempt))
                 continue
-            self.breaker.success()
+            await self.breaker.success()
             return result
         code = "platform-timeout" if isinstance(last, TimeoutError) else "platform-unavailable"
         raise PlatformError(code, f"{request.action} failed after {attempts} attempt(s): "

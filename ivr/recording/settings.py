@@ -41,6 +41,10 @@ class RecordingSettings(BaseModel):
     orphan_seconds: float = Field(30.0, ge=0.0)
     """Segments of no live call and no manifest (the call's server stopped mid-call) are
     sealed, marked incomplete, once unchanged this long; at start-up and on drain at once."""
+    spool_min_free_mb: float = Field(64.0, ge=0.0)
+    """Below this much free space on the spool's file system the sealer raises
+    ``rec-spool-full`` (logged, counted in ``ivr_errors_total``) until space comes back:
+    Asterisk then loses audio, while calls go on."""
     crypto_threads: int = Field(2, ge=1, le=64)
     """Most crypto/file jobs running off the event loop at once."""
     retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -51,6 +52,8 @@ from ivr.store.clean import clean_text
 _LOG = logging.getLogger(__name__)
 Alert = Callable[[str, str, str, bool], None]
 """(call id, code, message, the call has a row: an event may refer to it)."""
+SpaceAlert = Callable[[str, str], None]
+"""(code, message) about the spool as a whole, not one call."""
 RowPending = Callable[[str], Awaitable[bool]]
 """True while this server still holds the call's row (queued, not yet written)."""
 
@@ -79,14 +82,20 @@ class SpoolSealer:
 
     def __init__(self, spool: Path, store: RecordingStore, settings: RecordingSettings, *,
                  alert: Alert | None = None, clock: Callable[[], float] = time.time,
-                 row_pending: RowPending | None = None) -> None:
+                 row_pending: RowPending | None = None,
+                 space_alert: SpaceAlert | None = None) -> None:
         self.spool = spool
+        self._space_alert = space_alert
+        self.low_space = False
+        """The spool's file system had less than ``spool_min_free_mb`` free at the last look."""
         self.store = store
         self.settings = settings
         self._alert = alert
         self._clock = clock
         self._row_pending = row_pending
         self._live: set[str] = set()
+        self._ended: set[str] = set()
+        """Calls of this server that ended (their segments need not wait as orphans)."""
         self._lock = asyncio.Lock()
         self._alerted: set[tuple[str, str]] = set()
         self.swept = asyncio.Event()
@@ -98,13 +107,19 @@ class SpoolSealer:
         self._live.add(call_id)
 
     def release(self, call_id: str) -> None:
-        """The call ended (its manifest, if any, is written)."""
+        """The call ended (its manifest, if any, is written). Segments it left without a
+        manifest (the manifest could not be written: a full disk) are sealed as soon as they
+        settle, not after ``orphan_seconds``: no plaintext waits longer than it must."""
         self._live.discard(call_id)
+        self._ended.add(call_id)
+        if len(self._ended) > 10_000:
+            self._ended.pop()
 
     async def run(self) -> None:
         """Seal everything left from before at once, then scan until cancelled."""
         sweep, failing = True, False
         while True:
+            await self.check_space()
             try:
                 await self.scan_once(force=sweep)
                 self.swept.set()
@@ -115,6 +130,24 @@ class SpoolSealer:
                                failure_text(err))
                 failing = True
             await asyncio.sleep(self.settings.scan_seconds)
+
+    async def check_space(self) -> None:
+        """Alert once when the spool's file system runs low, and say when it recovers."""
+        try:
+            usage = await asyncio.to_thread(shutil.disk_usage, self.spool)
+        except OSError:
+            return  # no spool yet: nothing is being recorded into it
+        low = usage.free < self.settings.spool_min_free_mb * 1024 * 1024
+        if low and not self.low_space:
+            message = (f"only {usage.free // 1024} KiB free under the spool {self.spool}: "
+                       "Asterisk loses recording audio; calls go on")
+            _LOG.error("rec-spool-full: %s", message)
+            if self._space_alert is not None:
+                self._space_alert("rec-spool-full", message)
+        elif self.low_space and not low:
+            _LOG.warning("rec-spool-space-back: %d MiB free under the spool",
+                         usage.free // (1024 * 1024))
+        self.low_space = low
 
     async def final_seal(self) -> list[str]:
         """On drain, once calls ended: seal every segment of no live call now, after giving
@@ -214,7 +247,9 @@ class SpoolSealer:
                      if is_segment_of(call_id, name)]
             if not (force or self._settled([*paths, manifest_path] if manifest_path else paths)):
                 return None
-        elif not (force or self._settled(paths, self.settings.orphan_seconds)):
+        elif not (force or self._settled(paths, self.settings.settle_seconds
+                                         if call_id in self._ended
+                                         else self.settings.orphan_seconds)):
             return None
         elif manifest_path is None and await self.store.offload(
                 (self.spool / f"{call_id}.json").exists):
@@ -228,10 +263,12 @@ class SpoolSealer:
                                    complete=True)
         else:
             _LOG.warning("rec-orphan-segments: call %s left %d segment(s) without a manifest "
-                         "(server stopped mid-call); sealing them as incomplete", call_id,
+                         "(server stopped mid-call, or no room for the manifest); sealing them as "
+                         "incomplete", call_id,
                          len(paths))
             orphan = uuid.uuid5(uuid.NAMESPACE_URL, f"orphan:{call_id}:{paths[0].name}").hex
             rid = await self._seal(call_id, orphan, paths, [], complete=False)
+            self._ended.discard(call_id)
         if manifest_path is not None and not any(p.exists() for p in paths):
             await self.store.offload(manifest_path.unlink, True)
         self._alerted = {k for k in self._alerted if k[0] != call_id}

@@ -70,7 +70,8 @@ class RecordingService:
         self._writer = writer
         self._count = count_alert
         self.sealer = SpoolSealer(paths.spool_dir, self.store, settings, alert=self._sealer_alert,
-                                  row_pending=self._row_pending)
+                                  row_pending=self._row_pending,
+                                  space_alert=lambda code, _msg: self._count and self._count(code))
         self._alert_seq = itertools.count(ALERT_SEQ)
         self._ready_until = 0.0
 

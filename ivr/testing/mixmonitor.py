@@ -54,24 +54,25 @@ def prompt_audio(path: Path | None, samples: int) -> bytes:
 class _WavFile:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = path.open("wb")
+        self._f = path.open("wb", buffering=0)
         self._f.write(b"RIFF" + bytes(4) + b"WAVEfmt " + struct.pack(
             "<IHHIIHH", 16, 1, 1, RATE, RATE * 2, 2, 16) + b"data" + bytes(4))
         self._f.flush()
         self.bytes = 0
 
     def write(self, pcm: bytes) -> None:
-        self._f.write(pcm)
-        self._f.flush()
-        self.bytes += len(pcm)
+        # Like format_wav.c on a full disk: "Bad write", the frame is lost, recording goes on.
+        with contextlib.suppress(OSError):
+            self.bytes += self._f.write(pcm) or 0
 
     def close(self) -> None:
         if self._f.closed:
             return
-        self._f.seek(4)
-        self._f.write(struct.pack("<I", 36 + self.bytes))
-        self._f.seek(40)
-        self._f.write(struct.pack("<I", self.bytes))
+        with contextlib.suppress(OSError):
+            self._f.seek(4)
+            self._f.write(struct.pack("<I", 36 + self.bytes))
+            self._f.seek(40)
+            self._f.write(struct.pack("<I", self.bytes))
         self._f.close()
 
 
