@@ -178,6 +178,7 @@ class Hotline:
         self.started = False
         """Start-up finished (stays true while draining): the liveness of ``/healthz``."""
         self._left_open_closed = False
+        self._keys_shared = False
         self.agi_address: tuple[str, int] | None = None
         self.http_address: tuple[str, int] | None = None
         self._http: web.AppRunner | None = None
@@ -256,6 +257,14 @@ class Hotline:
             reasons.append("store-unavailable")
         return reasons
 
+    async def share_keys(self) -> list[str]:
+        """The recording keys: created on a first start, compared with the other instances'
+        (once per start); notes for the console."""
+        if self._keys_shared:
+            return []
+        self._keys_shared = True
+        return await self.recording.share_keys(self.settings.instance_id)
+
     async def close_left_open(self) -> str | None:
         """Close the calls this instance left open when it last stopped without draining
         (once per start); a sentence for the console when there were some."""
@@ -299,8 +308,7 @@ class Hotline:
         notes = [] if self.registry.plans else await self.load_dialplans()
         if closed_note := await self.close_left_open():
             notes.append(closed_note)
-        if key_note := await asyncio.to_thread(self.recording.ensure_key):
-            notes.append(key_note)
+        notes += await self.share_keys()
         voice, voice_notes = await self.load_voice()
         notes += voice_notes
         self.runner = self._make_runner(voice)
@@ -434,8 +442,8 @@ async def serve(settings: Settings, *, announce: Callable[[str], None],
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     hotline = Hotline(settings)
-    if key_note := await asyncio.to_thread(hotline.recording.ensure_key):
-        announce(key_note)
+    for note in await hotline.share_keys():
+        announce(note)
     for note in await hotline.load_dialplans():
         announce(note)
     if closed_note := await hotline.close_left_open():

@@ -247,9 +247,7 @@ class SpoolSealer:
                      if is_segment_of(call_id, name)]
             if not (force or self._settled([*paths, manifest_path] if manifest_path else paths)):
                 return None
-        elif not (force or self._settled(paths, self.settings.settle_seconds
-                                         if call_id in self._ended
-                                         else self.settings.orphan_seconds)):
+        elif not (force or self._settled(paths, self._orphan_wait(call_id))):
             return None
         elif manifest_path is None and await self.store.offload(
                 (self.spool / f"{call_id}.json").exists):
@@ -273,6 +271,12 @@ class SpoolSealer:
             await self.store.offload(manifest_path.unlink, True)
         self._alerted = {k for k in self._alerted if k[0] != call_id}
         return rid
+
+    def _orphan_wait(self, call_id: str) -> float:
+        """How long segments without a manifest stay put: ``orphan_seconds``, or only until
+        they settle when this server saw their call end."""
+        wait = self.settings.orphan_seconds
+        return min(wait, self.settings.settle_seconds) if call_id in self._ended else wait
 
     async def _has_row(self, call_id: str) -> bool:
         try:

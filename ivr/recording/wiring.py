@@ -13,9 +13,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.events import CallLog, EventKind
+from ivr.recording import key_registry
 from ivr.recording.api import CallRecording, RecordingError
 from ivr.recording.capture import (
     FrameRecording,
@@ -61,6 +63,8 @@ class RecordingService:
                  instance_id: str, drain_seconds: float) -> None:
         self.settings = settings
         self.paths = paths
+        self._engine = engine
+        self._instance_id = instance_id
         self._drain_seconds = drain_seconds
         self.keyring = Keyring(paths.keys_dir)
         self.store = RecordingStore(engine, self.keyring, paths.recordings_dir,
@@ -93,6 +97,43 @@ class RecordingService:
     @property
     def enabled(self) -> bool:
         return self.settings.enabled
+
+    async def share_keys(self, instance_id: str) -> list[str]:
+        """Create the first key (unless other servers sharing the database already have
+        keys: then this one must get theirs), list this server's keys in the database and
+        say what an operator must fix (:mod:`ivr.recording.key_registry`). Notes to announce;
+        a database that cannot be read only skips the comparison."""
+        if not self.enabled:
+            return []
+        try:
+            others = await key_registry.registered(self._engine)
+        except (SQLAlchemyError, OSError) as err:
+            _LOG.warning("rec-key-registry: cannot read the key list (%s)", type(err).__name__)
+            others = None
+        local = await asyncio.to_thread(self.keyring.all)
+        if others and not local:
+            message = (f"no key in {self.paths.keys_dir} while servers sharing this database "
+                       f"use {', '.join(sorted(others))}: copy or mount their key folder "
+                       "here (docs/scale-out.md); until then calls are not recorded")
+            _LOG.error("rec-key-not-shared: %s", message)
+            if self._count:
+                self._count("rec-key-not-shared")
+            return [f"warning [rec-key-not-shared]: {message}"]
+        notes = [n for n in [await asyncio.to_thread(self.ensure_key)] if n]
+        if others is None:
+            return notes
+        try:
+            keys = await asyncio.to_thread(self.keyring.all)
+            problems = await key_registry.register(self._engine, keys, self._instance_id)
+        except (SQLAlchemyError, OSError, RecordingError) as err:
+            _LOG.warning("rec-key-registry: cannot list keys (%s)", type(err).__name__)
+            return notes
+        for problem in problems:
+            _LOG.error("%s: %s", problem.code, problem.message)
+            if self._count:
+                self._count(problem.code)
+            notes.append(f"warning [{problem.code}]: {problem.message}")
+        return notes
 
     def ensure_key(self) -> str | None:
         """Create the data dir's first key if it has none; the note to announce, if any."""
