@@ -135,7 +135,9 @@ class SurveyInviter:
             body = TEXTS[language].format(url=f"{self.base_url}/s/{token}",
                                           hours=f"{self.hours:g}")
             await self._notifier.send(OtpMessage("", invitation.phone, body, expires, None, now))
-        except (SQLAlchemyError, NotifyError) as err:
+        except (SQLAlchemyError, OSError, NotifyError) as err:
+            # OSError: asyncpg's connect raises it bare while PostgreSQL restarts; letting it
+            # out would end this task and with it the whole server.
             code = err.code if isinstance(err, NotifyError) else "survey-store"
             _LOG.warning("%s: no survey link for call %s (%s)", code, invitation.call_id,
                          type(err).__name__)
