@@ -60,9 +60,29 @@ def clean_data(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value), MAX_DATA_TEXT)
 
 
+_SMALL_ITEMS = 32
+_SMALL_TEXT = 256
+_SMALL_INT = 10**18
+# The longest JSON such a dict can take stays under MAX_DATA_BYTES: each key (at most 64
+# characters) and text value escaped at 6 characters per character, numbers at most 24,
+# plus quotes and separators (tests/store/test_clean_small.py checks the worst case).
+
+
+def _surely_small(cleaned: Any) -> bool:
+    """True when ``cleaned`` (a :func:`clean_data` result) cannot exceed MAX_DATA_BYTES as
+    JSON: most call events, which then skip the encoding that would measure them."""
+    if not isinstance(cleaned, dict) or len(cleaned) > _SMALL_ITEMS:
+        return False
+    return all(v is None or isinstance(v, float)
+               or (isinstance(v, int) and -_SMALL_INT < v < _SMALL_INT)
+               or (isinstance(v, str) and len(v) <= _SMALL_TEXT) for v in cleaned.values())
+
+
 def bounded_data(data: Any) -> Any:
     """:func:`clean_data`, replaced by a note when it is still too big to store."""
     cleaned = clean_data(data)
+    if _surely_small(cleaned):
+        return cleaned
     size = len(json.dumps(cleaned, ensure_ascii=False))
     if size <= MAX_DATA_BYTES:
         return cleaned

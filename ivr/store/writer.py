@@ -261,22 +261,41 @@ class EventWriter:
         return []
 
     async def _transaction(self, ops: list[_Op]) -> None:
+        """``ops`` in one transaction, in few statements: every call row first (one
+        executemany per set of columns), then the updates of calls written earlier, then
+        every event, the other rows that refer to their calls (turns, surveys; per kind and
+        set of columns) and the analytics totals. One round trip per kind instead of one
+        per call: at hundreds of calls a second the writer keeps up."""
+        calls: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        others: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+        events: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        totals: list[dict[str, Any]] = []
+        for op in ops:
+            if op.kind == "call":
+                calls.setdefault(tuple(sorted(op.values)), []).append(op.values)
+            elif op.kind == "events":
+                events += op.values["rows"]
+            elif op.kind in _INSERTS:
+                others.setdefault((op.kind, tuple(sorted(op.values))), []).append(op.values)
+            elif op.kind == "rollup":
+                totals += op.values["rows"]
+            else:
+                updates.append(op.values)
         async with self._engine.begin() as conn:
-            for op in ops:
-                if op.kind == "call":
-                    await conn.execute(insert(CallRow), [op.values])
-                elif op.kind == "events":
-                    await conn.execute(insert(CallEventRow), op.values["rows"])
-                elif op.kind in _INSERTS:
-                    await conn.execute(insert(_INSERTS[op.kind]), [op.values])
-                elif op.kind == "rollup":
-                    await rollup.add(conn, op.values["rows"])
-                else:
-                    values = dict(op.values)
-                    call_id = values.pop("id")
-                    if values:
-                        await conn.execute(update(CallRow).where(CallRow.id == call_id)
-                                           .values(**values))
+            for rows in calls.values():
+                await conn.execute(insert(CallRow), rows)
+            for values in updates:
+                values = dict(values)
+                call_id = values.pop("id")
+                if values:
+                    await conn.execute(update(CallRow).where(CallRow.id == call_id)
+                                       .values(**values))
+            if events:
+                await conn.execute(insert(CallEventRow), events)
+            for (kind, _), rows in others.items():
+                await conn.execute(insert(_INSERTS[kind]), rows)
+            await rollup.add(conn, totals)
 
     def _unavailable(self, err: BaseException) -> None:
         if self.healthy:
