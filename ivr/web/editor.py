@@ -31,6 +31,10 @@ _ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DIFF_MAX_LINES = 20_000
 DIFFS = web.AppKey("ivr_dialplan_diffs", asyncio.Semaphore)
 """One diff at a time per server (difflib is CPU work, done in a thread)."""
+WORK = web.AppKey("ivr_dialplan_work", asyncio.Semaphore)
+"""Checks, simulations and publishes waiting at once per server; more are turned away (503)
+rather than queued without bound behind the one parser thread."""
+MAX_WAITING = 4
 DESK = web.AppKey("ivr_dialplan_desk", object)
 REPO = web.AppKey("ivr_dialplan_repo", DialplanRepository)
 LANGUAGES = ("en-US", "zh-CN")
@@ -64,6 +68,7 @@ class Desk(Protocol):
 def add_routes(app: web.Application, repo: DialplanRepository, desk: Desk | None) -> None:
     app[REPO] = repo
     app[DIFFS] = asyncio.Semaphore(1)
+    app[WORK] = asyncio.Semaphore(MAX_WAITING)
     if desk is not None:
         app[DESK] = desk
     r = app.router
@@ -81,6 +86,17 @@ def _desk(request: web.Request) -> Desk:
         raise web.HTTPServiceUnavailable(text="the dialplan editor is not available on this "
                                          "server")
     return desk  # type: ignore[return-value]
+
+
+def _busy(request: web.Request) -> asyncio.Semaphore:
+    """The work slot for one check, simulation or publish; 503 when all are taken."""
+    slots = request.app[WORK]
+    if slots.locked():
+        raise web.HTTPServiceUnavailable(
+            text=json.dumps({"error": {"code": "web-busy", "message": "the server is busy "
+                                       "checking other dialplans; try again in a moment"}}),
+            content_type="application/json", headers={"Retry-After": "1"})
+    return slots
 
 
 def _dialplan_id(request: web.Request) -> str:
@@ -194,10 +210,11 @@ async def check_api(request: web.Request) -> web.StreamResponse:
     dialplan_id = _dialplan_id(request)
     body = await _body(request, desk)
     text = body.get("text", "")
-    checked = await desk.check(dialplan_id, text)
+    async with _busy(request):
+        checked = await desk.check(dialplan_id, text)
+        diff = await _diff(request, dialplan_id, text)
     return web.json_response({"ok": not checked.problems, "problems": _problems(checked),
-                              "languages": checked.languages,
-                              **await _diff(request, dialplan_id, text)})
+                              "languages": checked.languages, **diff})
 
 
 @require_role("admin")
@@ -211,8 +228,9 @@ async def simulate_api(request: web.Request) -> web.StreamResponse:
         inputs = parse_inputs(str(body.get("inputs") or ""))
     except ValueError as err:
         return _json_error(400, "web-bad-query", str(err))
-    checked, result = await desk.simulate(dialplan_id, body.get("text", ""), inputs,
-                                          language, caller)
+    async with _busy(request):
+        checked, result = await desk.simulate(dialplan_id, body.get("text", ""), inputs,
+                                              language, caller)
     if result is None:
         return _json_error(422, "dialplan-invalid", "fix the problems before simulating",
                            problems=_problems(checked))
@@ -236,10 +254,12 @@ async def publish_api(request: web.Request) -> web.StreamResponse:
     actor = _actor(request)
     before = await request.app[REPO].history(dialplan_id)
     try:
-        version = await desk.publish(dialplan_id, body.get("text", ""),
-                                     f"{note or 'published in the editor'} ({actor})")
+        async with _busy(request):
+            version = await desk.publish(dialplan_id, body.get("text", ""),
+                                         f"{note or 'published in the editor'} ({actor})")
     except IvrError as err:
-        checked = await desk.check(dialplan_id, body.get("text", ""))
+        async with request.app[WORK]:
+            checked = await desk.check(dialplan_id, body.get("text", ""))
         await _audit(request, "dialplan.publish", dialplan_id, "refused", err.code,
                      problems=len(checked.problems))
         return _json_error(422, err.code, "not published: fix the problems first",
