@@ -31,6 +31,7 @@ from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.engines import check_languages, load_recognizers, make_pool
 from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
+from ivr.store.callbacks import CallbackRepository
 from ivr.store.db import make_engine, upgrade
 from ivr.store.instances import InstanceLease
 from ivr.store.instances import close_left_open as close_calls_left_open
@@ -39,6 +40,7 @@ from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.shared import SharedState
 from ivr.store.writer import CLOSE_TIMEOUT, CallRecorder, EventWriter
 from ivr.telephony.agi import AgiServer
+from ivr.telephony.ami import AmiLink, AmiQueues
 from ivr.telephony.ari.controller import AriController
 from ivr.telephony.call import Call, Prompt
 from ivr.telephony.webrtc.gateway import PromptSounds, WebRtcGateway
@@ -142,6 +144,10 @@ class Hotline:
         self.webrtc = WebRtcGateway(settings.webrtc, PromptSounds(settings.sounds_dir),
                                     busy_prompt=self._busy_prompt
                                     ) if settings.webrtc.enabled else None
+        self.ami = AmiLink(settings.ami, on_state=self.metrics.ami_connected.set
+                           ) if settings.ami.host else None
+        self.queues = AmiQueues(self.ami, CallbackRepository(self.engine)
+                                ) if self.ami is not None else None
         self.ari = AriController(settings.ari, PromptSounds(settings.sounds_dir),
                                  turn_away=self._turn_away, on_state=self._ari_state,
                                  on_drop=lambda reason: self.metrics.ari_rtp_dropped.labels(
@@ -205,7 +211,7 @@ class Hotline:
             apology=settings.dialplans.apology,
             verifier=self.verifier,
             recordings=self.recording.for_call if self.recording.enabled else None,
-            voice=voice, platform=self.platform, emotion=CueScorer(),
+            voice=voice, platform=self.platform, emotion=CueScorer(), queues=self.queues,
         )
 
     async def _turn_away(self, call: Call, code: str) -> None:
@@ -244,8 +250,9 @@ class Hotline:
         ari = None if self.ari is None else {
             "state": self.ari.state, "connected": self.ari.state == "connected",
             "active_calls": self.ari.active, "connects": self.ari.connects}
+        ami = None if self.ami is None else {"connected": self.ami.connected}
         return {"active_calls": self.active_calls(), "store_healthy": self.writer.healthy,
-                "instance_id": self.settings.instance_id, "ari": ari,
+                "instance_id": self.settings.instance_id, "ari": ari, "ami": ami,
                 "dialplans": {k: v.version for k, v in self.registry.plans.items()}}
 
     def not_ready(self) -> list[str]:
@@ -359,6 +366,11 @@ class Hotline:
                     tg.create_task(self.webrtc.serve(runner), name="ivr-webrtc")
                 if self.ari is not None:
                     tg.create_task(self.ari.serve(runner), name="ivr-ari")
+                helpers = []
+                if self.ami is not None and self.queues is not None:
+                    helpers.append(tg.create_task(self.ami.run(), name="ivr-ami"))
+                    helpers.append(tg.create_task(self.queues.run_dialler(),
+                                                  name="ivr-callbacks"))
                 self.ready = self.started = True
                 try:
                     yield self
@@ -377,6 +389,10 @@ class Hotline:
                     lease.cancel()
                     if await self.writer.wait_idle(CLOSE_TIMEOUT):
                         await self.lease.stop()  # else its lease runs out: others close them
+                    if self.ami is not None:
+                        await self.ami.stop()
+                    for helper in helpers:
+                        helper.cancel()
                     watcher.cancel()
                     sealer.cancel()
                     if surveys is not None:

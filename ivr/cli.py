@@ -283,7 +283,8 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
 PLUGINS: list[str] = ["ivr.commands.users", "ivr.commands.recordings", "ivr.commands.customers",
                        "ivr.commands.speech", "ivr.commands.call", "ivr.commands.intents",
-                       "ivr.commands.emotion", "ivr.commands.report"]
+                       "ivr.commands.emotion", "ivr.commands.report",
+                       "ivr.commands.callbacks"]
 """Modules adding their own commands: each has ``register(sub, add_command)``."""
 
 

@@ -56,6 +56,9 @@ class Metrics:
             "ivr_ari_state", "The ARI controller's state (1 for the current one)", ["state"],
             registry=self.registry,
         )
+        self.ami_connected = Gauge(
+            "ivr_ami_connected", "1 while logged in to AMI", registry=self.registry,
+        )
         self.ari_rtp_dropped = Counter(
             "ivr_ari_rtp_dropped", "RTP packets dropped by reason", ["reason"],
             registry=self.registry,

@@ -1177,6 +1177,13 @@ def test_other_numbers_do_not_match(context: str, exten: str) -> None:
         call(agi_sets(), context=context, exten=exten)
 
 
+def test_a_caller_who_took_a_callback_is_hung_up_not_queued() -> None:
+    chan = call(agi_sets(IVR_OUTCOME="queued", IVR_CALLBACK="yes"))
+    assert chan.queues() == [] and chan.log[-1] == ("Hangup",)
+    inherited = call(agi_sets(), variables={"IVR_CALLBACK": "yes"})  # never from outside
+    assert inherited.queues()[0] == (DEFAULT_QUEUE, "0")
+
+
 def test_ari_entry_uses_stasis_and_the_same_routing() -> None:
     failed = call(
         lambda chan, args: {"STASISSTATUS": "FAILED"}, context="from-internal", exten="101"

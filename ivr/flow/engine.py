@@ -21,13 +21,14 @@ from ivr.flow.context import CallState, NodeContext, Outcome, PromptSource
 from ivr.flow.distress import CallDistress
 from ivr.flow.hours import Schedule, compile_schedule
 from ivr.flow.keypad import ask_keys, collect_keys
+from ivr.flow.queue_wait import before_transfer
 from ivr.flow.survey import run_survey
 from ivr.flow.verify import run_change_phone, run_verify
 from ivr.flow.voice import VoiceConfig, VoiceQuestions
 from ivr.platform.api import Platform
 from ivr.recording.api import RecordingControl
 from ivr.security.api import Verifier
-from ivr.telephony.call import Call
+from ivr.telephony.call import Call, QueueInfo
 
 _LOG = logging.getLogger(__name__)
 MAX_STEPS = 500
@@ -77,8 +78,11 @@ class FlowEngine:
         voice: VoiceConfig | None = None,
         platform: Platform | None = None,
         emotion: EmotionScorer | None = None,
+        queues: QueueInfo | None = None,
     ) -> None:
         self.call = call
+        self.queues = queues
+        self.voice_config = voice
         self.platform = platform
         self.verifier = verifier
         self.published = published
@@ -184,6 +188,10 @@ class FlowEngine:
         assert queue is not None
         if queue.prompt is not None:
             await self.context.say(node_id, queue.prompt)
+        booked = await before_transfer(self.context, node_id, queue, self.queues,
+                                       self.voice_config)
+        if booked is not None:
+            return booked
         return await self.context.transfer(node_id, queue.name, queue.priority)
 
     async def _on_verify(self, node_id: str, node: schema.Node) -> str:

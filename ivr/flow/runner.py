@@ -21,7 +21,7 @@ from ivr.flow.voice import VoiceConfig
 from ivr.platform.api import Platform
 from ivr.recording.api import CallRecording
 from ivr.security.api import Verifier
-from ivr.telephony.call import Call, QueueTarget
+from ivr.telephony.call import Call, QueueInfo, QueueTarget
 
 _LOG = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class CallRunner:
     """Self-service backend for ``action`` nodes (None: they go to ``unavailable``)."""
     emotion: EmotionScorer | None = None
     """Distress scoring of caller turns (None: no distress events, no escalation)."""
+    queues: QueueInfo | None = None
+    """Queue position, wait and callbacks (AMI; None: queue nodes just transfer)."""
 
     async def __call__(self, call: Call) -> None:
         published = self.plans.get(call.info.route)
@@ -122,7 +124,8 @@ class CallRunner:
             engine = FlowEngine(call, published, self.prompts, log,
                                 default_queue=self.default_queue, recording=recording,
                                 verifier=self.verifier, voice=self.voice,
-                                platform=self.platform, emotion=self.emotion)
+                                platform=self.platform, emotion=self.emotion,
+                                queues=self.queues)
             outcome = await engine.run()
             if outcome.outcome != "queued":
                 await call.set_outcome(outcome.outcome, None)

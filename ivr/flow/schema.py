@@ -162,6 +162,12 @@ class Queue(Strict):
     name: Annotated[str, Field(pattern=QUEUE_NAME)]
     priority: int = Field(0, ge=0, le=10)
     prompt: Text | None = None
+    announce_wait: bool = False
+    """Tell the caller their position and estimated wait first (AMI; skipped without it).
+    queues.conf's own ``announce-position`` should stay off for such a queue."""
+    callback_above: int | None = Field(None, ge=0, le=86400)
+    """Offer a callback (press 1 or say yes) when the estimated wait is above this many
+    seconds; the call then ends ``queued`` to this queue with ``callback_requested``."""
 
 
 class Escalate(Strict):

@@ -59,6 +59,7 @@ class AgiCall:
         self._dead: AgiError | None = None  # why we gave up on the session, if we did
         self.commands_sent = 0
         self.wants_hangup = False
+        self.transferred = False
         self.record_dirs: tuple[Path, str] | None = None
         """(local folder, the same folder as Asterisk sees it) for caller turns."""
 
@@ -274,8 +275,12 @@ class AgiCall:
         # extensions.conf reads these after the AGI session ends and runs Queue().
         await self.set_variable("IVR_QUEUE", target.name)
         await self.set_variable("IVR_PRIORITY", str(clamp_priority(target.priority)))
+        self.transferred = True
 
     async def set_outcome(self, outcome: str, queue: str | None) -> None:
+        if outcome == "queued" and queue and not self.transferred:
+            # Queued without a transfer: the caller took a callback; the dialplan hangs up.
+            await self.set_variable("IVR_CALLBACK", "yes")
         await self.set_variable("IVR_OUTCOME", outcome)
 
     async def hangup(self) -> None:

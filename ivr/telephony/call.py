@@ -106,6 +106,31 @@ class QueueTarget:
     priority: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class QueueWait:
+    """What Asterisk's queue says right now (AMI ``QueueSummary``)."""
+
+    queue: str
+    position: int
+    """Where a caller joining now would wait (1: next in line)."""
+    hold_seconds: int
+    """The queue's average hold time; 0 while it has no history."""
+    available: int = 0
+    """Members free to take a call now."""
+
+
+class QueueInfo(Protocol):
+    """Queue position, estimated wait and callbacks (AMI); any transport."""
+
+    async def wait(self, queue: str) -> QueueWait | None:
+        """The queue now, or None when nobody can tell (AMI down, slow, unknown queue)."""
+        ...
+
+    async def request_callback(self, info: CallInfo, queue: str, language: str) -> str:
+        """Store a callback request for this caller; its id."""
+        ...
+
+
 class Call(Protocol):
     """One live call, as the flow engine sees it."""
 

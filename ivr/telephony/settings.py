@@ -40,9 +40,19 @@ class AgiSettings(BaseModel):
 
 
 class AmiSettings(BaseModel):
-    """Asterisk Manager Interface (queue position and wait, callbacks); empty host: off."""
+    """Asterisk Manager Interface (queue position and wait, callbacks); empty host: off.
+    Log in with a manager.conf user of its own (read: agent; write: originate)."""
 
     host: str = ""
     port: int = Field(5038, ge=1, le=65535)
     username: str = "hotline"
     secret: str = ""
+    timeout: float = Field(1.5, gt=0, le=30)
+    """Longest wait for one AMI answer; a call never waits longer for its announcement."""
+    reconnect_min: float = Field(1.0, gt=0, le=60)
+    reconnect_max: float = Field(30.0, gt=0, le=600)
+    callback_channel: str = "Local/{number}@hotline-callback"
+    """What Originate dials for a callback (``{number}``: the caller's number, digits and +)."""
+    callback_attempts: int = Field(3, ge=1, le=20)
+    callback_retry_seconds: float = Field(120.0, ge=1)
+    callback_poll_seconds: float = Field(10.0, ge=0.1)

@@ -81,5 +81,8 @@ class AriCall(WebRtcCall):
         self.transferred = target
 
     async def set_outcome(self, outcome: str, queue: str | None) -> None:
+        if outcome == "queued" and queue and self.transferred is None:
+            # Queued without a transfer: the caller took a callback; the dialplan hangs up.
+            await self._set("IVR_CALLBACK", "yes")
         await self._set("IVR_OUTCOME", outcome)
         self.outcome = (outcome, queue)
