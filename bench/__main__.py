@@ -19,7 +19,7 @@ from rich.table import Table
 
 BENCHES = ["bench.agi_calls", "bench.scale", "bench.recording", "bench.verification", "bench.speech",
            "bench.webrtc", "bench.intents", "bench.emotion", "bench.dialplans",
-           "bench.analytics", "bench.live"]
+           "bench.analytics", "bench.live", "bench.editor"]
 
 
 def _table(result: dict[str, Any]) -> Table:
