@@ -44,7 +44,11 @@ class DemoSandbox:
     simulated wrong PIN or phone change never touches the live data or the next run."""
 
     def __init__(self, security: SecuritySettings) -> None:
-        self._security = security
+        # Codes a simulated caller asks for go to the sandbox's own outbox, never to a real
+        # SMS gateway (the demo customers' phones are not ours to text).
+        otp = security.otp.model_copy(update={"sink": "embedded", "gateway_url": None})
+        self.security = security.model_copy(update={"otp": otp})
+        """The verification settings simulations run with."""
         self._folder: Path | None = None
         self._lock = asyncio.Lock()
 
@@ -52,7 +56,7 @@ class DemoSandbox:
         async with self._lock:
             if self._folder is None:
                 folder = Path(tempfile.mkdtemp(prefix="ivr-simulator-"))
-                await _seed(folder / "demo.db", self._security)
+                await _seed(folder / "demo.db", self.security)
                 self._folder = folder
             return self._folder / "demo.db"
 
@@ -69,7 +73,7 @@ class DemoSandbox:
             engine = make_engine(f"sqlite+aiosqlite:///{work / 'demo.db'}")
             platform = DemoPlatform(engine)
             try:
-                yield make_verifier(self._security, engine, work), platform
+                yield make_verifier(self.security, engine, work), platform
             finally:
                 await platform.close()
                 await engine.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ivr.flow.loader import load_text
 from ivr.flow.simulate import CallerInput, Simulator, parse_inputs
 
@@ -75,3 +77,18 @@ async def test_the_path_ends_where_the_inputs_run_out() -> None:
                                    language="en-US")
     assert [s.node for s in result.steps] == ["menu", "pin"]
     assert result.outcome == "abandoned" and result.error == "the caller's inputs ran out here"
+
+
+def test_a_simulated_caller_never_reaches_a_real_sms_gateway(tmp_path: Path) -> None:
+    from ivr.dialplan_desk import DemoSandbox
+    from ivr.security.notifier import EmbeddedNotifier
+    from ivr.security.settings import SecuritySettings
+    from ivr.security.wiring import make_notifier
+    from ivr.store.db import make_engine
+
+    live = SecuritySettings.model_validate(
+        {"otp": {"sink": "http", "gateway_url": "https://sms.invalid/send"}})
+    sandbox = DemoSandbox(live)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert isinstance(make_notifier(sandbox.security, engine, tmp_path), EmbeddedNotifier)
+    assert live.otp.sink == "http"  # the live settings are left alone
