@@ -123,8 +123,10 @@ async def publish_folder_if_empty(repo: DialplanRepository, folder: Path,
         _LOG.error("dialplan-invalid: %s", problem)
     out = []
     for dialplan in loaded:
-        out.append(await repo.publish(dialplan.plan.id, dialplan.source, dialplan.sha256,
-                                      f"first start: published from {folder}"))
+        version = await repo.publish_first(dialplan.plan.id, dialplan.source, dialplan.sha256,
+                                           f"first start: published from {folder}")
+        if version is not None:  # else another instance starting with this one did
+            out.append(version)
     return out
 
 

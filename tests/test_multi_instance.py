@@ -25,7 +25,13 @@ import pytest
 from sqlalchemy import select
 
 from ivr.store.db import make_engine
-from ivr.store.models import CallEventRow, CallRow, InstanceRow, RecordingRow
+from ivr.store.models import (
+    CallEventRow,
+    CallRow,
+    DialplanVersionRow,
+    InstanceRow,
+    RecordingRow,
+)
 from ivr.testing.agi_peer import PeerResult, run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.postgres import reset_postgres
@@ -185,6 +191,9 @@ def test_two_instances_serve_calls_into_one_database(pair: Pair) -> None:
         assert f'ivr_instance{{instance_id="{inst.name}"}} 1.0' in inst.get("/metrics")
     leases = dict(query(select(InstanceRow.id, InstanceRow.state)))
     assert leases == {"call-a": "serving", "call-b": "serving"}
+    # Both started on an empty database: the dialplan folder was published once.
+    assert query(select(DialplanVersionRow.version).where(
+        DialplanVersionRow.dialplan_id == "hotline")) == [(1,)]
 
 
 def test_a_killed_instances_call_is_closed_by_the_survivor_and_its_spool_sealed(

@@ -40,12 +40,26 @@ class DialplanRepository:
     async def publish(self, dialplan_id: str, source: str, sha256: str,
                       note: str | None = None) -> DialplanVersion:
         """Store a new version (numbered after the newest); retried if two publish at once."""
+        version = await self._publish(dialplan_id, source, sha256, note, only_first=False)
+        assert version is not None
+        return version
+
+    async def publish_first(self, dialplan_id: str, source: str, sha256: str,
+                            note: str | None = None) -> DialplanVersion | None:
+        """Version 1, unless the dialplan has a version already (None): several instances
+        starting together on an empty database publish their folder once."""
+        return await self._publish(dialplan_id, source, sha256, note, only_first=True)
+
+    async def _publish(self, dialplan_id: str, source: str, sha256: str, note: str | None,
+                       *, only_first: bool) -> DialplanVersion | None:
         for _ in range(5):
             try:
                 async with self._sessions.begin() as session:
                     newest = await session.scalar(
                         select(func.max(DialplanVersionRow.version))
                         .where(DialplanVersionRow.dialplan_id == dialplan_id))
+                    if only_first and newest is not None:
+                        return None
                     row = DialplanVersionRow(
                         dialplan_id=dialplan_id, version=(newest or 0) + 1, source=source,
                         sha256=sha256, published_at=datetime.now(UTC), note=note)

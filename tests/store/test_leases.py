@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
-from ivr.dialplans import DialplanRegistry
+from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.store.db import make_engine
 from ivr.store.instances import InstanceLease
 from ivr.store.models import InstanceRow
@@ -121,3 +122,18 @@ async def test_a_publish_reaches_a_listening_instance_without_polling(db_url: st
         await notes.close()
         await publisher.dispose()
         await engine.dispose()
+
+
+async def test_instances_starting_together_publish_the_folder_once(
+        db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(PLAN % 1, encoding="utf-8")
+    engines = [make_engine(db_url) for _ in range(3)]
+    try:
+        published = await asyncio.gather(*(
+            publish_folder_if_empty(DialplanRepository(e), tmp_path) for e in engines))
+        assert sorted(len(p) for p in published) == [0, 0, 1]
+        history = await DialplanRepository(engines[0]).history("tiny")
+        assert [v.version for v in history] == [1]
+    finally:
+        for e in engines:
+            await e.dispose()
