@@ -149,3 +149,21 @@ async def test_an_expired_survey_link_says_so(server: WebServer, tmp_path: objec
     async with aiohttp.ClientSession() as http, http.get(
             f"{server.base}/s/{token}?lang=en-US") as resp:
         assert resp.status == 410 and "expired" in await resp.text()
+
+
+async def test_agent_complete_mode_texts_when_the_agent_leg_ends(server: WebServer,
+                                                                 tmp_path: object) -> None:
+    from pathlib import Path
+
+    notifier = EmbeddedNotifier(server.engine, Path(str(tmp_path)) / "outbox.log")
+    inviter = SurveyInviter(server.engine, notifier, base_url=server.base, when="agent_complete")
+    feed = LiveFeed(NullLog(), server.card_call, server.console.board, inviter)
+    feed.start(transport="agi", caller="+15551234567", language="en-US")
+    feed.event(EventKind.TRANSFER, node="agent", queue="card_services", priority=7)
+    feed.event(EventKind.CALL_ENDED, outcome="queued", queue="card_services")
+    assert inviter._queue.empty()  # nothing yet: the caller is still with the agent
+    assert inviter.agent_leg_ended(server.card_call) and not inviter.agent_leg_ended("other")
+    assert await inviter.invite(inviter._queue.get_nowait()) is not None
+    async with server.engine.connect() as conn:
+        body = (await conn.execute(sa.select(OtpOutboxRow.body))).scalar_one()
+    assert "How did we do?" in body and f"{server.base}/s/" in body
