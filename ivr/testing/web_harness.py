@@ -50,6 +50,8 @@ class WebServer:
     recording: RecordingInfo | None
     console: Console
     """The live board and timezone the server's live, analytics and survey pages use."""
+    app: web.Application | None = None
+    """The running application (tests that need to hold one of its limits)."""
 
 
 async def seed_calls(engine: AsyncEngine) -> tuple[str, str]:
@@ -157,7 +159,7 @@ async def make_server(url: str, password_hash: str, *,
     runner, base = await start_server(engine, library, settings, console)
     try:
         yield WebServer(base, engine, UserRepository(engine), audit, fake, card, other,
-                        recording, console)
+                        recording, console, runner.app)
     finally:
         await runner.cleanup()
         await engine.dispose()

@@ -167,3 +167,28 @@ async def test_the_editor_holds_text_to_the_dialplan_limits(server: WebServer) -
                              headers={"X-CSRF-Token": csrf,
                                       "Content-Type": "application/json"}) as resp:
             assert resp.status == 413
+
+
+async def test_a_busy_editor_says_so_instead_of_queueing(server: WebServer) -> None:
+    from ivr.web.editor import MAX_WAITING, WORK
+
+    await published(server)
+    assert server.app is not None
+    slots = server.app[WORK]
+    for _ in range(MAX_WAITING):  # every slot taken, as by checks in flight
+        await slots.acquire()
+    try:
+        async with client() as http:
+            csrf = (await login(http, server.base, "ada")).csrf
+            async with http.post(f"{server.base}/api/dialplans/hotline/check",
+                                 json={"text": HOTLINE}, headers={"X-CSRF-Token": csrf}) as resp:
+                assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+                assert (await resp.json())["error"]["code"] == "web-busy"
+    finally:
+        for _ in range(MAX_WAITING):
+            slots.release()
+    async with client() as http:
+        csrf = (await login(http, server.base, "ada")).csrf
+        status, body = await post(http, f"{server.base}/api/dialplans/hotline/check",
+                                  {"text": HOTLINE}, csrf)
+        assert status == 200 and body["ok"] is True
