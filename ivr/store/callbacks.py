@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.store.models import CallbackRow
@@ -46,6 +46,19 @@ class CallbackRepository:
             rows = (await conn.execute(query)).all()
         return [Callback(r.id, r.call_id, r.created_at, r.caller, r.queue, r.language,
                          r.status, r.attempts, r.last_error) for r in rows]
+
+    async def claim(self, ident: str, retry_seconds: float, now: datetime | None = None) -> bool:
+        """Take a pending request for one dial attempt. One conditional UPDATE: of several
+        instances sharing the database exactly one gets it, and nobody again within
+        ``retry_seconds`` of that attempt (so a caller is never rung back twice at once)."""
+        now = now or datetime.now(UTC)
+        due = now - timedelta(seconds=retry_seconds)
+        async with self.engine.begin() as conn:
+            got = await conn.execute(update(CallbackRow).where(
+                CallbackRow.id == ident, CallbackRow.status == "pending",
+                or_(CallbackRow.last_attempt_at.is_(None), CallbackRow.last_attempt_at <= due))
+                .values(last_attempt_at=now))
+        return got.rowcount == 1
 
     async def attempt(self, ident: str, status: str, error: str | None = None) -> None:
         """Record one dial attempt's result."""

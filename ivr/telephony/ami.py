@@ -183,6 +183,8 @@ class CallbackStore(Protocol):
 
     async def recent(self, limit: int = 50, status: str | None = None) -> list[Any]: ...
 
+    async def claim(self, ident: str, retry_seconds: float) -> bool: ...
+
     async def attempt(self, ident: str, status: str, error: str | None = None) -> None: ...
 
 
@@ -215,6 +217,10 @@ class AmiQueues:
             if wait is None or wait.available < 1:
                 continue
             self._last_try[request.id] = loop.time()
+            # Every instance runs a dialler over the same list: only the one that claims the
+            # request in the database dials it.
+            if not await self.store.claim(request.id, s.callback_retry_seconds):
+                continue
             error = await originate(self.link, callback_channel(s.callback_channel,
                                                                 request.caller),
                                     request.queue, request.caller)
