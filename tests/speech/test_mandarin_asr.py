@@ -59,6 +59,11 @@ def test_text_whisper_invents_or_copies_from_its_prompt_is_dropped() -> None:
     assert clean_transcript("余额，挂失，投诉", prompt="余额，挂失，投诉，转人工") == ""
     assert clean_transcript("挂失投诉", prompt="余额，挂失，投诉，转人工") == ""
     assert clean_transcript("我的卡丟了。", prompt="余额，挂失") == "我的卡丢了"
+    prompt = "您好，这里是支付客服热线，业务有：账户余额、转账到账、退款、手续费。"
+    assert clean_transcript("帐户余额，转帐到帐，退款，手续费", prompt=prompt) == ""  # 帐 = 账
+    assert clean_transcript("退款", prompt=prompt) == "退款"  # a caller may say just that
+    assert clean_transcript("退款", prompt=prompt, unsure=True) == ""  # ... but not on noise
+    assert clean_transcript("我想咨询一下手续费", prompt=prompt) == "我想咨询一下手续费"
 
 
 def test_damaged_weights_are_joined_again(tmp_path: Path) -> None:
