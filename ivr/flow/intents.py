@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -58,6 +59,10 @@ async def route(voice: VoiceQuestions, node_id: str, ask: schema.Ask, heard: Hea
         return None, EventKind.NO_INPUT
     if not voice._confident(heard):
         return None, EventKind.NO_MATCH
+    if other_language(t.text, lang):  # reprompt politely, then the keypad: never a guess
+        ctx.events.event(EventKind.INTENT, node=node_id, intent="unknown", band="reject",
+                         reason="language")
+        return None, EventKind.NO_MATCH
     try:
         async with asyncio.timeout(voice.config.intent_timeout):
             match = await asyncio.to_thread(voice.config.understander.match, t.text, choices,
@@ -86,6 +91,17 @@ async def route(voice: VoiceQuestions, node_id: str, ask: schema.Ask, heard: Hea
         if name in match.entities:
             ctx.state.variables[name] = match.entities[name]
     return ask.intents[match.choice], EventKind.SPEECH
+
+
+def other_language(text: str, lang: str) -> bool:
+    """A sentence in the other language of the hotline: English words (two or more, no
+    hanzi) on a Mandarin line, or mostly hanzi on an English one. A single word ("agent",
+    "APP") is left to the intent model."""
+    han = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
+    if lang.startswith("zh"):
+        return han == 0 and latin_words >= 2
+    return han > 0 and han >= latin_words
 
 
 def bands(voice: VoiceQuestions, ask: schema.Ask, lang: str) -> tuple[float, float]:

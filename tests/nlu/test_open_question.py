@@ -136,6 +136,15 @@ async def test_mandarin_caller_blocks_a_card(world: World) -> None:
     assert any("尾号八八八八的银行卡已冻结" in t for t in call.texts)
 
 
+async def test_english_on_the_mandarin_menu_is_asked_again_then_the_keypad(world: World) -> None:
+    outcome, call, events = await world.walk(["2"], ["I lost my card", "I lost my card please"],
+                                             caller="+8613800138000")
+    assert [(e["intent"], e.get("reason")) for e in events.of("intent")] == [
+        ("unknown", "language")] * 2  # never guessed from English words on a Mandarin line
+    assert events.of("keypad_fallback") and outcome.queue == "customer_service"
+    assert any(t.startswith("抱歉") for t in call.texts)  # the polite apology, in Mandarin
+
+
 async def test_fraud_and_complaints_go_to_their_queues(world: World) -> None:
     outcome, _, _ = await world.walk(["1", "6"], ["someone used my card without permission"])
     assert outcome == Outcome("queued", "fraud_desk", 8)
