@@ -252,14 +252,29 @@ class RecordingStore:
         if not info.complete and not allow_incomplete:
             raise RecordingError("rec-incomplete", f"recording {recording_id} was cut short; "
                                  "use --allow-incomplete for its authenticated part")
-        reader = await self.offload(open_reader, self.folder / f"{recording_id}.rec",
-                                    self.keyring)
+        try:
+            reader = await self.offload(open_reader, self.folder / f"{recording_id}.rec",
+                                        self.keyring)
+        except RecordingError as err:
+            if err.code == "rec-not-found" and (other := await self._stored_elsewhere(info)):
+                raise RecordingError("rec-not-here", (
+                    f"recording {recording_id} was stored by instance {other}, and its file "
+                    f"is not in {self.folder}: give every instance the same recordings "
+                    "folder (docs/scale-out.md), or replay it there")) from err
+            raise
         if not reader.complete and not allow_incomplete:
             await self.offload(reader.f.close)
             raise RecordingError("rec-incomplete", f"recording {recording_id} has no final "
                                  "chunk (truncated); use --allow-incomplete for its "
                                  "authenticated part")
         return reader
+
+    async def _stored_elsewhere(self, info: RecordingInfo) -> str | None:
+        """The instance that took the recording's call, when it is not this one."""
+        async with self.engine.connect() as conn:
+            other = await conn.scalar(select(CallRow.instance_id).where(
+                CallRow.id == info.call_id))
+        return str(other) if other and other != self.instance_id else None
 
     async def open_wav(self, recording_id: str, *, actor: str, channel: str, reason: str,
                        allow_incomplete: bool = False) -> AsyncIterator[bytes]:

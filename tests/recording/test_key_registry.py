@@ -1,6 +1,7 @@
-"""Issue 19 item 1: recording keys across instances sharing one database. The key folder is
+"""Issue 19 item 1: recordings across instances sharing one database. The key folder is
 shared (never the database: it lists key ids and fingerprints only); a server that lacks the
-others' keys says so, and one with no key at all creates none of its own."""
+others' keys says so, and one with no key at all creates none of its own. A recording whose
+file another instance keeps says which instance."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from ivr.recording.api import RecordingError
+from ivr.recording.keys import Keyring
 from ivr.recording.settings import RecordingPaths, RecordingSettings
+from ivr.recording.store import RecordingStore
 from ivr.recording.wiring import RecordingService
 from ivr.store.db import make_engine
 from ivr.store.models import RecordingKeyRow
 from ivr.store.writer import EventWriter
+
+from .helpers import speechlike, write_wav
 
 
 def service(engine: object, root: Path, name: str, counted: list[str]) -> RecordingService:
@@ -67,5 +74,29 @@ async def test_instances_share_the_key_folder_and_the_database_tells_when_they_d
         notes = await c.share_keys("c")
         assert len(notes) == 1 and "rec-key-mismatch" in notes[0] and key.id in notes[0]
         assert counted[-1] == "rec-key-mismatch"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_recording_whose_file_another_instance_keeps_says_where_it_is(
+        db_url: str, tmp_path: Path) -> None:
+    engine = make_engine(db_url)
+    try:
+        keys = Keyring(tmp_path / "shared-keys")
+        keys.create()
+        a = RecordingStore(engine, keys, tmp_path / "a-recordings", instance_id="a")
+        b = RecordingStore(engine, keys, tmp_path / "b-recordings", instance_id="b")
+        src = tmp_path / "in.wav"
+        write_wav(src, speechlike(1.0))
+        info = await a.import_wav(src, "call-on-a", actor="cli:test")
+        with pytest.raises(RecordingError) as err:
+            async for _ in b.open_wav(info.id, actor="cli:test", channel="cli", reason="t"):
+                pass
+        assert err.value.code == "rec-not-here" and "instance a" in err.value.message
+        # One recordings folder for both: b replays it.
+        shared = RecordingStore(engine, keys, tmp_path / "a-recordings", instance_id="b")
+        audio = b"".join([block async for block in shared.open_wav(
+            info.id, actor="cli:test", channel="cli", reason="t")])
+        assert len(audio) > 8000
     finally:
         await engine.dispose()
