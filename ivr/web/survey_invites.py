@@ -115,7 +115,11 @@ class SurveyInviter:
         """Send invitations as they come (cancel to stop)."""
         while True:
             invitation = await self._queue.get()
-            await self.invite(invitation)
+            try:
+                await self.invite(invitation)
+            except Exception:  # one caller's link must never end the task (and the server)
+                _LOG.exception("survey-internal: no survey link for call %s",
+                               invitation.call_id)
 
     async def invite(self, invitation: Invitation) -> str | None:
         """Store a token for the call and text the link; the token, or None when it could

@@ -3,6 +3,7 @@ what, the JSON keys, bad dates, the event stream, one-time survey links and CSRF
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -167,3 +168,30 @@ async def test_agent_complete_mode_texts_when_the_agent_leg_ends(server: WebServ
     async with server.engine.connect() as conn:
         body = (await conn.execute(sa.select(OtpOutboxRow.body))).scalar_one()
     assert "How did we do?" in body and f"{server.base}/s/" in body
+
+
+async def test_a_failing_invitation_does_not_stop_the_next(server: WebServer,
+                                                           tmp_path: object) -> None:
+    from pathlib import Path
+
+    class Flaky(EmbeddedNotifier):
+        calls = 0
+
+        async def send(self, message: object) -> None:  # type: ignore[override]
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise RuntimeError("gateway bug")
+            await super().send(message)  # type: ignore[arg-type]
+
+    inviter = SurveyInviter(server.engine, Flaky(server.engine, Path(str(tmp_path)) / "o.log"),
+                            base_url=server.base)
+    task = asyncio.create_task(inviter.run())
+    for _ in range(2):
+        inviter._offer(Invitation(server.card_call, "+15551234567", "en-US"))
+    for _ in range(100):
+        if inviter.sent:
+            break
+        await asyncio.sleep(0.05)
+    still_running = not task.done()
+    task.cancel()
+    assert inviter.sent == 1 and Flaky.calls == 2 and still_running
