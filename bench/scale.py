@@ -131,8 +131,21 @@ def _row(name: str, concurrency: int, result: dict[str, Any], lost: int) -> dict
 # What the servers and PostgreSQL say ---------------------------------------------------
 
 def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
-        return resp.read().decode()
+    """The instance's /metrics; empty when it does not answer within a minute (a machine
+    this loaded is a result too: the figures that need it show nan)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as resp:
+            return resp.read().decode()
+    except OSError:
+        return ""
+
+
+def _stop(server: Server) -> None:
+    try:
+        server.stop()
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
 
 
 def _sample(metrics: str, name: str) -> float:
@@ -280,7 +293,7 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
             rows.append(row)
         finally:
             for server in servers:
-                server.stop()
+                _stop(server)
         nulls = [NullResponder(commands_file) for _ in range(2)]
         try:
             result = load([n.agi_port for n in nulls], concurrency, seconds, processes, "null")
@@ -326,7 +339,7 @@ def soak(concurrency: int, minutes: float, processes: int = 4,
             lost = asyncio.run(_lost(url, result["calls"]))
         finally:
             for server in servers:
-                server.stop()
+                _stop(server)
     verdict = {}
     for name in "ab":
         mine = [s for s in samples if s["instance"] == name]
