@@ -84,15 +84,21 @@ class Server:
         self.agi_port, self.http_port = _free_port(), _free_port()
         env = {**os.environ, "IVR_PROMPTS__SOUNDS_DIR": str(sounds_dir), "IVR_LOG_LEVEL": "WARNING",
                "IVR_AGI__MAX_CALLS": "5000", **(env or {})}
+        # Its log goes to a file: a pipe nobody reads would fill up and stop the server
+        # at its next log line once it is under load.
+        self.log_path = data_dir.with_name(f"{data_dir.name}.log")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "--data-dir", str(data_dir), "serve",
              "--agi-bind", f"127.0.0.1:{self.agi_port}",
              "--http-bind", f"127.0.0.1:{self.http_port}"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        log.close()
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ivr serve exited: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"ivr serve exited: {self.log_path.read_text()[-4000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1):
                     return

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -138,6 +139,18 @@ def _metrics(port: int) -> str:
             return resp.read().decode()
     except OSError:
         return ""
+
+
+def _log_summary(servers: list[Server]) -> dict[str, int]:
+    """How many log lines of each kind (``code:`` or the logger's first word) the instances
+    wrote: a bench run should log next to nothing."""
+    counts: dict[str, int] = {}
+    for server in servers:
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            match = re.search(r"\b([a-z]+(?:-[a-z]+)+):", line)
+            key = match.group(1) if match else (line.split() or ["(blank)"])[0][:40]
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:10])
 
 
 def _stop(server: Server) -> None:
@@ -286,6 +299,7 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
                        pg_rows_written_per_second=round((rows1 - rows0) / result["elapsed"], 1))
             row["server_cpu_ms_per_call"] = round(
                 (sum(cpu1) - sum(cpu0)) * 1000 / max(1, len(result["calls"])), 1)
+            row["server_log"] = _log_summary(servers)
             for name, server in zip("ab", servers, strict=True):
                 mem = _proc(server.proc.pid)
                 row[f"rss_mb_{name}"] = round(mem["rss_mb"], 1)
