@@ -258,7 +258,9 @@ class NullResponder:
 
 def _hotlines(tmp: Path, url: str) -> list[Server]:
     sounds = tmp / "sounds"
-    env = {"IVR_STORE__URL": url}
+    # One recording key folder, as every instance sharing a database must have
+    # (docs/scale-out.md): the first instance creates the key, the second uses it.
+    env = {"IVR_STORE__URL": url, "IVR_RECORDING__KEYS_DIR": str(tmp / "keys")}
     # One after the other: the first renders the prompts the second then finds.
     return [Server(tmp / f"data-{name}", sounds, {**env, "IVR_INSTANCE_ID": f"bench-{name}"})
             for name in ("a", "b")]

@@ -132,6 +132,13 @@ def test_settings_in_the_config_map_are_hotline_settings(objects: list[dict[str,
             assert part in model.model_fields, f"{key} is no Hotline setting"
             model = model.model_fields[part].annotation
     AgiSettings(allow=json.loads(config["IVR_AGI__ALLOW"]), bind=config["IVR_AGI__BIND"])
+    # Every pod holds the same recording keys: the Secret, mounted where Hotline reads them.
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    keys = next(v for v in pod["volumes"] if v["name"] == "recording-keys")
+    assert keys["secret"]["secretName"] == "hotline-recording-keys"
+    assert mounts["recording-keys"]["mountPath"] == config["IVR_RECORDING__KEYS_DIR"]
+    assert mounts["recording-keys"]["readOnly"] is True
     # Credentials only from the Secret, never as plain values.
     for name in ("IVR_STORE__URL", "IVR_ARI__USERNAME", "IVR_ARI__PASSWORD"):
         assert "value" not in env[name]
