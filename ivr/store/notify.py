@@ -12,7 +12,6 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _LOG = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ class Notifications:
         if self.listening:
             return True
         await self.close()
+        conn: AsyncConnection | None = None
         try:
             conn = await self._engine.connect()
             raw = await conn.get_raw_connection()
@@ -54,6 +54,9 @@ class Notifications:
             await driver.add_listener(self._channel, self._notified)
         except Exception as err:  # asyncpg's own errors too: polling goes on either way
             _LOG.warning("store-listen-failed: polling instead (%s)", type(err).__name__)
+            if conn is not None:
+                self._conn = conn
+                await self.close()
             return False
         self._conn, self._driver = conn, driver
         self._event.set()  # something may have changed while nobody listened
@@ -72,11 +75,13 @@ class Notifications:
     async def close(self) -> None:
         conn, self._conn, self._driver = self._conn, None, None
         if conn is not None:
+            # Never back to the pool with a LISTEN on it; the connection may be dead already,
+            # and whatever the driver raises then must not stop the caller.
             try:
-                await conn.invalidate()  # never back to the pool with a LISTEN on it
-            except (SQLAlchemyError, OSError):
-                pass
+                await conn.invalidate()
+            except Exception:
+                _LOG.debug("invalidating the LISTEN connection failed", exc_info=True)
             try:
                 await conn.close()
-            except (SQLAlchemyError, OSError):
-                pass
+            except Exception:
+                _LOG.debug("closing the LISTEN connection failed", exc_info=True)
