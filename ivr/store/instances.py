@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,6 +34,8 @@ from ivr.store.models import CallEventRow, CallRow, InstanceRow
 _LOG = logging.getLogger(__name__)
 RESTART_CODE = "server-restart"
 LOST_CODE = "instance-lost"
+FORGET_AFTER = timedelta(days=7)
+"""Rows of instances stopped or lost longer ago than this are deleted."""
 _WHY = {RESTART_CODE: "the server stopped during the call; closed when it started again",
         LOST_CODE: "the server taking the call stopped answering; closed by another instance"}
 
@@ -82,6 +84,11 @@ async def close_lost(engine: AsyncEngine, me: str, now: datetime | None = None,
         expired = (await conn.execute(select(InstanceRow.id).where(
             InstanceRow.id != me, InstanceRow.expires_at < now,
             InstanceRow.state.in_(("serving", "draining"))))).scalars().all()
+    async with engine.begin() as conn:
+        # Pods get a new id per start: forget instances long gone (their calls are closed).
+        await conn.execute(delete(InstanceRow).where(
+            InstanceRow.state.in_(("stopped", "lost")),
+            InstanceRow.heartbeat_at < now - FORGET_AFTER))
     for other in expired:
         async with engine.begin() as conn:
             claimed = await conn.execute(update(InstanceRow).where(

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.store.db import make_engine
-from ivr.store.instances import InstanceLease
+from ivr.store.instances import InstanceLease, close_lost
 from ivr.store.models import InstanceRow
 from ivr.store.notify import DIALPLANS, Notifications
 from ivr.store.repo import CallQueries, DialplanRepository
@@ -137,3 +137,22 @@ async def test_instances_starting_together_publish_the_folder_once(
     finally:
         for e in engines:
             await e.dispose()
+
+
+async def test_instances_long_gone_are_forgotten(db_url: str) -> None:
+    """In Kubernetes every pod start is a new id: rows of instances stopped or lost a week
+    ago are deleted, recent ones kept."""
+    engine = make_engine(db_url)
+    try:
+        for name in ("old", "recent"):
+            lease = InstanceLease(engine, name, lease_seconds=1.0)
+            await lease.start()
+            await lease.stop()
+        async with engine.begin() as conn:
+            await conn.execute(update(InstanceRow).where(InstanceRow.id == "old").values(
+                heartbeat_at=datetime.now(UTC) - timedelta(days=8)))
+        assert await close_lost(engine, "me") == {}
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(InstanceRow.id))).scalars().all() == ["recent"]
+    finally:
+        await engine.dispose()
