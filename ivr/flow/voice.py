@@ -23,6 +23,7 @@ from ivr.flow.context import NodeContext, Outcome
 from ivr.flow.keypad import ask_keys, collect_keys
 from ivr.nlu.api import Understander
 from ivr.nlu.phrases import PhraseMatcher
+from ivr.speech.asr import Transcript
 from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.listening import Heard, Listener, ListenOptions
 from ivr.speech.numbers import parse_amount, parse_digits
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ivr.flow.distress import CallDistress
 
 ALL_KEYS = "0123456789*#"
+_PHRASES = PhraseMatcher()
 CONFIRM = {
     "en-US": ("I heard {value}. If that is right, say yes or press 1. "
               "Otherwise, say no or press 2."),
@@ -105,6 +107,19 @@ class VoiceQuestions:
         if self.distress is not None:
             self.distress.caller_turn(node_id, heard, extra.get("choice"))
 
+    def _complete(self, choices: dict[str, list[str]]) -> Callable[[Transcript], bool]:
+        """A whole answer: a confident transcript that contains one option's phrase word for
+        word (the caller need not wait out the end-of-speech silence)."""
+        floor = self.config.min_confidence.get(self.language, 0.0)
+        language = self.language
+
+        def complete(transcript: Transcript) -> bool:
+            if transcript.confidence < floor or not transcript.text.strip():
+                return False
+            match = _PHRASES.match(transcript.text, choices, language)
+            return match is not None and match.score >= 1.0
+        return complete
+
     def _confident(self, heard: Heard) -> bool:
         t = heard.transcript
         return t is not None and t.confidence >= self.config.min_confidence.get(self.language, 0.0)
@@ -124,7 +139,7 @@ class VoiceQuestions:
         # silently dropped by Asterisk.
         options = ListenOptions(keys=ALL_KEYS, key_timeout=timeout, endpoint=self._endpoint(ask),
                                 phrases=tuple(p for ps in choices.values() for p in ps),
-                                barge_in=ask.barge_in)
+                                barge_in=ask.barge_in, complete=self._complete(choices))
         reprompt: dict[str, str] | None = None
         question, silent = ask.prompt, True
         for attempt in range(1, retries + 2):

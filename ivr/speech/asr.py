@@ -79,6 +79,11 @@ class RecognizerStream(Protocol):
         """No more audio: produce the final result."""
         ...
 
+    def early(self) -> Transcript | None:
+        """The result of the decode :meth:`flush` started, once it is done and no audio
+        came since (None otherwise, or from engines that do not decode early)."""
+        ...
+
     def results(self) -> AsyncIterator[Transcript]:
         """Partial results, then exactly one final result, then the end."""
         ...

@@ -210,6 +210,10 @@ class _StreamingTurn:
                                     for samples in held:
                                         stream.push(samples)
                                 return await self._final(stream, speech_end_wall)
+                        if ep.paused and stream is not None and opts.complete is not None:
+                            early = stream.early()
+                            if early is not None and opts.complete(early):
+                                return self._heard(early, speech_end_wall)
             return Heard("none")
         finally:
             if stream is not None:
@@ -230,6 +234,9 @@ class _StreamingTurn:
                 final = result
         if final is None:
             return Heard("none")
+        return self._heard(final, speech_end_wall)
+
+    def _heard(self, final: Transcript, speech_end_wall: float) -> Heard:
         latency = (final.finished_at - speech_end_wall) * 1000
         return Heard("speech", transcript=final, end_to_final_ms=round(latency, 1),
                      barged_in=self.barged_in)

@@ -5,7 +5,7 @@ Types only; :mod:`ivr.speech.listen` implements :class:`Listener` for every tran
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,6 +29,9 @@ class ListenOptions:
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
     barge_in: bool = True
     """Speech stops the prompt; off for prompts that must be heard to the end."""
+    complete: Callable[[Transcript], bool] | None = None
+    """Whether words already form a whole answer: the turn then ends at the first pause
+    (``pause`` seconds of silence, decoded meanwhile) instead of after ``end_silence``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,9 @@ class VoskStream:
     def flush(self) -> None:
         """Vosk decodes as audio arrives; nothing to do."""
 
+    def early(self) -> Transcript | None:
+        return None  # vosk decodes as it goes; its final result is already quick
+
     def end_input(self) -> None:
         self._ended = True
         self._wake.set()

@@ -258,6 +258,14 @@ class WhisperStream:
             lambda: self._owner.decode(audio, self._rate, self._phrases))
         return _stamp(result, started)
 
+    def early(self) -> Transcript | None:
+        spec = self._speculative
+        if spec is None or spec[0] != self._samples or not spec[1].done():
+            return None
+        if spec[1].cancelled() or spec[1].exception() is not None:
+            return None
+        return spec[1].result()
+
     def end_input(self) -> None:
         if self._final is None:
             self._final = asyncio.create_task(self._finish())

@@ -90,6 +90,10 @@ class _Media(asyncio.DatagramProtocol):
         self.payload_types: list[int] = []
         self.outbox: list[Samples] = []
         self.sending: asyncio.Task[None] | None = None
+        self.said_started_at: float | None = None
+        """When the first frame of the last ``say`` left (speech onset at the caller)."""
+        self.said_ended_at: float | None = None
+        """When the last frame of the last ``say`` left (end of the caller's speech)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -111,8 +115,12 @@ class _Media(asyncio.DatagramProtocol):
         pending = np.zeros(0, np.int16)
         while True:
             if len(pending) < 160 and self.outbox:
+                if not len(pending):
+                    self.said_started_at = time.monotonic()
                 pending = np.concatenate([pending, self.outbox.pop(0)])
             chunk, pending = pending[:160], pending[160:]
+            if len(chunk) and not len(pending) and not self.outbox:
+                self.said_ended_at = time.monotonic()
             if len(chunk) < 160:
                 chunk = np.concatenate([chunk, np.zeros(160 - len(chunk), np.int16)])
             if self.transport is not None and self.remote is not None:
