@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import numpy as np
+import pytest
 
 from ivr.app import Hotline
 from ivr.telephony.ari import rtp
@@ -15,11 +17,40 @@ from ivr.testing.ari_peer import FakeAsterisk, FakeCaller
 
 from .conftest import ari_settings, press_when_armed, stored, until
 
+KEYS_PLAN = """\
+id: hotline
+languages: [en-US]
+start: menu
+fallback: agent
+nodes:
+  menu:
+    ask:
+      prompt: {en-US: "For a lost card, press 3. For an agent, press 0."}
+      dtmf: {"3": lost_card, "0": agent}
+      timeout: 5
+      retries: 1
+  lost_card:
+    queue: {name: card_services, priority: 7, prompt: {en-US: "We will block your card."}}
+  agent:
+    queue: {name: customer_service}
+"""
+
+
+@pytest.fixture
+async def hotline(tmp_path: Path, sounds_dir: Path,
+                  asterisk: FakeAsterisk) -> AsyncIterator[Hotline]:
+    """A short keypad line: these tests are about the wire, not the menus."""
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "hotline.yaml").write_text(KEYS_PLAN, encoding="utf-8")
+    app = Hotline(ari_settings(tmp_path, sounds_dir, plans, asterisk.url))
+    async with app.running():
+        await asterisk.wait_connected()
+        yield app
+
 
 async def walk_to_card_services(app: Hotline, caller: FakeCaller) -> None:
     await caller.wait_media()
-    await press_when_armed(app, caller, "1")
-    await asyncio.sleep(0.3)
     await press_when_armed(app, caller, "3")
     await caller.wait_gone()
 
