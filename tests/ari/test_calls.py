@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,17 @@ async def test_caller_keys_through_the_hotline_and_continues_to_route(
     assert row.dialed == "8005550100"
     heard = caller.heard()
     assert len(heard) > 8000 and np.abs(heard).max() > 1000  # real prompt audio, not silence
+    assert not [e for e in events if e.kind in ("error", "alert")]
+    recordings: list[Any] = []
+    for _ in range(50):  # recorded and encrypted like every call, sealed as it ends
+        recordings = await hotline.recordings.list(call_id=row.id)
+        if recordings and recordings[0].complete:
+            break
+        await asyncio.sleep(0.1)
+    [info] = recordings
+    assert info.complete and info.duration > 1.0
+    sealed = (hotline.settings.recordings_dir / f"{info.id}.rec").read_bytes()
+    assert not sealed.startswith(b"RIFF") and b"WAVEfmt" not in sealed
 
 
 async def test_caller_hangs_up_mid_prompt(hotline: Hotline, asterisk: FakeAsterisk) -> None:
