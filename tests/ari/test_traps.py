@@ -118,6 +118,8 @@ async def test_application_replaced_is_alerted_and_not_fought(
         await asyncio.sleep(1.0)  # several backoffs: a fighting client would be back
         assert asterisk.connects == 2
         metrics = await (await session.get(_base(hotline) + "/metrics")).text()
+        health = await (await session.get(_base(hotline) + "/healthz")).json()
+    assert health["ari"]["state"] == "replaced" and health["ari"]["connected"] is False
     assert 'ivr_errors_total{code="ari-app-replaced"} 1.0' in metrics
     assert 'ivr_ari_connected 0.0' in metrics
 
