@@ -28,7 +28,13 @@ system-deps:
 models/intents/current: | $(STAMP)
 	$(IVR) intents train
 
-run: $(STAMP) models/intents/current
+# The distress model too: trained when missing or when its data or features changed.
+DISTRESS_DEPS := $(wildcard models/distress/data/*.tsv models/intents/data/*/*.tsv) \
+	ivr/emotion/dataset.py ivr/emotion/model.py ivr/emotion/words.py
+models/distress/current/model.json: $(DISTRESS_DEPS) | $(STAMP)
+	$(IVR) emotion train
+
+run: $(STAMP) models/intents/current models/distress/current/model.json
 	@[ -e var/ivr.db ] || $(IVR) demo seed
 	$(IVR) serve
 
@@ -42,14 +48,14 @@ postgres:
 redis:
 	bash scripts/start-redis.sh
 
-test: $(STAMP) postgres redis models/intents/current
+test: $(STAMP) postgres redis models/intents/current models/distress/current/model.json
 	$(VENV)/bin/ruff check ivr tests bench
 	$(VENV)/bin/mypy
 	IVR_TEST_PG_URL=$(PG_URL) IVR_TEST_REDIS_URL=$(REDIS_URL) $(VENV)/bin/pytest -q
 
 # Benchmarks also need real telephone speech (Debian's Asterisk prompts and transcripts)
 # and PostgreSQL (bench.scale: two instances on database ivr_bench).
-bench: $(STAMP) models/intents/current postgres
+bench: $(STAMP) models/intents/current models/distress/current/model.json postgres
 	@dpkg -s asterisk-core-sounds-en-wav asterisk-core-sounds-en >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		asterisk-core-sounds-en-wav asterisk-core-sounds-en >/dev/null)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 BENCHES = ["bench.agi_calls", "bench.scale", "bench.recording", "bench.verification", "bench.speech",
-           "bench.mandarin", "bench.webrtc", "bench.ari", "bench.intents", "bench.emotion", "bench.dialplans",
+           "bench.mandarin", "bench.webrtc", "bench.ari", "bench.intents", "bench.emotion", "bench.distress", "bench.dialplans",
            "bench.analytics", "bench.live", "bench.editor"]
 
 
@@ -65,6 +65,8 @@ def main() -> int:
         result = importlib.import_module(name).bench(args)
         results[name.removeprefix("bench.")] = result
         console.print(_table(result))
+        for extra in result.get("tables", ()):
+            console.print(_table({"title": extra, "rows": result[extra]}))
         verdict = "[green]met[/green]" if result["floor_met"] else "[red]NOT met[/red]"
         console.print(f"floor ({result['floor']}): {verdict}\n")
     out = Path(__file__).with_name("results")

@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr.config import Settings
 from ivr.dialplan_desk import DialplanDesk
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
-from ivr.emotion.scorer import CueScorer
+from ivr.emotion.scorer import load_scorer
+from ivr.emotion.types import EmotionScorer
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
@@ -200,7 +201,7 @@ class Hotline:
         voice = self.runner.voice if self.runner is not None else None
         return voice.intent_bands if voice is not None else None
 
-    def _make_runner(self, voice: VoiceConfig) -> CallRunner:
+    def _make_runner(self, voice: VoiceConfig, emotion: EmotionScorer) -> CallRunner:
         settings = self.settings
         return CallRunner(
             plans=self.registry, prompts=self.prompts,
@@ -211,7 +212,7 @@ class Hotline:
             apology=settings.dialplans.apology,
             verifier=self.verifier,
             recordings=self.recording.for_call if self.recording.enabled else None,
-            voice=voice, platform=self.platform, emotion=CueScorer(), queues=self.queues,
+            voice=voice, platform=self.platform, emotion=emotion, queues=self.queues,
         )
 
     async def _turn_away(self, call: Call, code: str) -> None:
@@ -318,7 +319,9 @@ class Hotline:
         notes += await self.share_keys()
         voice, voice_notes = await self.load_voice()
         notes += voice_notes
-        self.runner = self._make_runner(voice)
+        emotion, emotion_note = await asyncio.to_thread(load_scorer)
+        notes.append(emotion_note)
+        self.runner = self._make_runner(voice, emotion)
         await self.render_prompts(progress)
         # The models just loaded are millions of long-lived objects: move them out of the
         # collector's reach, or every full collection pauses all calls for a tenth of a second.

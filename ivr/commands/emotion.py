@@ -1,4 +1,5 @@
-"""``ivr emotion score``: score one caller turn from text, audio or both."""
+"""``ivr emotion score``: score one caller turn from text, audio or both (the trained model);
+``ivr emotion train``: train that model."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 from ivr.audio.frames import AudioClip
 from ivr.config import Settings
 from ivr.emotion import prosody
+from ivr.emotion.model import MODEL_DIR, DistressModel, ModelMissing
 from ivr.emotion.policy import DEFAULT_POLICY, decide
-from ivr.emotion.scorer import CueScorer
+from ivr.emotion.scorer import TrainedScorer
 from ivr.emotion.types import TurnInput
 from ivr.telephony.prompt_files import read_wav
 
@@ -26,15 +28,48 @@ def cmd_score(settings: Settings, args: argparse.Namespace, out: Any) -> int:
         out.say(f"cannot read audio: {err}")
         return 2
     earlier = [p] if base is not None and (p := prosody.features(base)) is not None else []
-    distress = CueScorer().score(TurnInput(args.lang, args.text, audio), earlier)
+    try:
+        model = DistressModel.load(args.model or MODEL_DIR)
+    except ModelMissing as err:
+        out.say(f"{err} (make run and make test build it)")
+        return 2
+    distress = TrainedScorer(model).score(TurnInput(args.lang, args.text, audio), earlier)
     escalate = bool(decide(DEFAULT_POLICY, [distress]))
     doc = {"score": distress.score, "escalate": escalate, "confidence": distress.confidence,
            "signals": distress.signals, "reasons": list(distress.reasons),
-           "baseline": bool(earlier)}
+           "baseline": bool(earlier), "model": model.version}
     human = (f"distress {distress.score:.2f} (confidence {distress.confidence:.2f})"
              f"{' → escalate' if escalate else ''}"
              + "".join(f"\n  {r}" for r in distress.reasons))
     out.result(doc, human)
+    return 0
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace, out: Any) -> int:
+    from rich.console import Console as RichConsole
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ivr.emotion import dataset, model
+
+    examples = dataset.load(args.data, args.intent_data)
+    if not examples:
+        out.say(f"no training data in {args.data}")
+        return 2
+    bar = Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=RichConsole(stderr=True))
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    with bar:
+        summary = model.train(examples, args.out, progress)
+    out.result(summary, f"trained distress model {summary['version']} in "
+               f"{summary['training_seconds']:.0f} s → {args.out}/model.json; dev folds: "
+               + ", ".join(f"{lang} AUC {r['cv_auc_callers']:.3f}"
+                           for lang, r in summary["report"].items()))
     return 0
 
 
@@ -48,3 +83,14 @@ def register(sub: Any, add_command: Any) -> None:
     score.add_argument("--baseline", metavar="FILE.wav",
                        help="an earlier calm turn of the same caller (relative prosody)")
     score.add_argument("--lang", default="en-US", choices=["en-US", "zh-CN"])
+    score.add_argument("--model", type=Path, metavar="DIR",
+                       help="trained distress model (default models/distress/current)")
+    from ivr.emotion.dataset import DATA_DIR, INTENT_DATA
+    from ivr.emotion.model import MODEL_DIR
+
+    train = add_command(actions, "train", cmd_train, "train the distress text model from "
+                        "models/distress/data", needs_db=False)
+    train.add_argument("--data", type=Path, default=DATA_DIR, metavar="DIR")
+    train.add_argument("--intent-data", type=Path, default=INTENT_DATA, metavar="DIR")
+    train.add_argument("--out", type=Path, default=MODEL_DIR, metavar="DIR",
+                       help="where model.json goes (default models/distress/current)")

@@ -48,3 +48,95 @@ def evaluate(mode: str = "both") -> dict[str, Any]:
         "p50_ms": round(float(np.percentile(latency, 50)), 2),
         "p95_ms": round(float(np.percentile(latency, 95)), 2),
     }
+
+
+def _one_core() -> None:
+    """Score as on one core: one torch thread (the measurement is thread CPU time too)."""
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch ships with the package
+        pass
+
+
+def evaluate_heldout(scorer: Any, language: str) -> dict[str, Any]:
+    """The trained scorer on the held-out set of ``language``: escalation (the shipped policy
+    on each single turn) recall, false escalations per 100 calm turns, AUC, latency."""
+    from ivr.emotion.dataset import read_heldout
+
+    _one_core()
+    rows = [h for h in read_heldout() if h.language == language]
+    scored: list[tuple[bool, float, bool]] = []
+    cpu: list[float] = []
+    wall: list[float] = []
+    for h in rows:
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        d = scorer.score(TurnInput(language, h.text))
+        cpu.append((time.thread_time() - cpu_started) * 1000)
+        wall.append((time.perf_counter() - started) * 1000)
+        scored.append((h.distressed, d.score, bool(decide(DEFAULT_POLICY, [d]))))
+    pos = [s for p, s, _ in scored if p]
+    neg = [s for p, s, _ in scored if not p]
+    tp = sum(1 for p, _, e in scored if p and e)
+    fp = sum(1 for p, _, e in scored if not p and e)
+    return {"language": language, "turns": len(scored), "distressed": len(pos),
+            "recall": round(tp / len(pos), 3) if pos else float("nan"),
+            "false_escalations_per_100_calm": round(100 * fp / len(neg), 1) if neg else 0.0,
+            "auc": round(_auc(pos, neg), 3),
+            "p95_ms": round(float(np.percentile(cpu, 95)), 1),
+            "p95_wall_ms": round(float(np.percentile(wall, 95)), 1)}
+
+
+NEUTRAL_WORDS = {
+    "en-US": ["I am calling about the payment I made on Monday.",
+              "Can you tell me where the transfer is now?",
+              "I would like to know the status of my refund.",
+              "The payment to my landlord was sent last week.",
+              "I need to check the balance on my account.",
+              "Please look up the last transaction on my card.",
+              "I sent the money to my brother on Friday.",
+              "What is happening with my transfer?"],
+    "zh-CN": ["我打电话是想问周一的那笔付款。",
+              "你能告诉我那笔转账现在到哪了吗？",
+              "我想知道我的退款进度。",
+              "给房东的钱上周已经转出去了。",
+              "我要查一下账户余额。",
+              "请帮我查一下卡上最近一笔交易。",
+              "我周五给我哥转了一笔钱。",
+              "我的转账现在是什么情况？"],
+}
+"""Words with no distress in them, spoken calm or aroused for the voice benchmark."""
+
+
+def voice_gain(scorer: Any, language: str) -> dict[str, Any]:
+    """What voice adds over words alone where the words are neutral and the voice is not:
+    each sentence spoken calm and aroused by espeak-ng (after one calm earlier turn of the
+    same synthetic caller), scored on words only and on words plus audio."""
+    from ivr.emotion.evalset import CALM, DISTRESSED, speak
+
+    _one_core()
+    base_clip = speak(NEUTRAL_WORDS[language][0], language, **CALM)
+    base = prosody.features(base_clip)
+    earlier = (base,) if base is not None else ()
+    out: dict[str, list[float]] = {k: [] for k in ("words_aroused", "both_aroused",
+                                                   "words_calm", "both_calm")}
+    esc: dict[str, int] = {k: 0 for k in out}
+    for text in NEUTRAL_WORDS[language][1:]:
+        for style, tag in ((DISTRESSED, "aroused"), (CALM, "calm")):
+            clip = speak(text, language, **style)
+            for mode in ("words", "both"):
+                d = scorer.score(TurnInput(language, text, clip if mode == "both" else None),
+                                 earlier)
+                out[f"{mode}_{tag}"].append(d.score)
+                esc[f"{mode}_{tag}"] += bool(decide(DEFAULT_POLICY, [d]))
+    n = len(NEUTRAL_WORDS[language]) - 1
+    return {"language": language, "turns": n,
+            "words_mean_aroused": round(float(np.mean(out["words_aroused"])), 3),
+            "both_mean_aroused": round(float(np.mean(out["both_aroused"])), 3),
+            "both_mean_calm": round(float(np.mean(out["both_calm"])), 3),
+            "auc_words": round(_auc(out["words_aroused"], out["words_calm"]), 3),
+            "auc_both": round(_auc(out["both_aroused"], out["both_calm"]), 3),
+            "escalated_aroused_words": esc["words_aroused"],
+            "escalated_aroused_both": esc["both_aroused"],
+            "escalated_calm_both": esc["both_calm"]}

@@ -167,16 +167,20 @@ class _StreamingTurn:
     async def _audio_side(self, source: AsyncIterator[AudioChunk]) -> Heard:
         opts = self.options
         ep = Endpointer(opts.endpoint)
+        said_max = int((opts.endpoint.max_utterance + PREROLL_SECONDS) / 0.02) + 20
         vad: Vad | None = None
         stream: RecognizerStream | None = None
         preroll: list[Samples] = []
         held: list[Samples] = []
+        said: list[Samples] = []  # this turn's speech, for distress scoring (voice)
+        rate = 8000
         speech_end_wall = 0.0
         try:
             async with contextlib.aclosing(_closable(source)) as chunks:
                 async for chunk in chunks:
                     if vad is None:
                         vad = Vad(chunk.rate, aggressiveness=self.aggressiveness)
+                        rate = chunk.rate
                     if self.shared.prompts_done:
                         ep.arm()
                     elif not opts.barge_in and not ep.speaking:
@@ -191,10 +195,13 @@ class _StreamingTurn:
                             held.append(frame.samples)
                         else:
                             stream.push(frame.samples)
+                        if stream is not None and len(said) < said_max:
+                            said.append(frame.samples)
                         for event in ep.feed(frame.is_speech, frame.seconds):
                             if event.kind is Turn.SPEECH_START:
                                 stream = self.recognizer.stream(rate=chunk.rate, phrases=opts.phrases)
                                 stream.push(np.concatenate(preroll))
+                                said = list(preroll)
                                 preroll = []
                                 await self._barge_in()
                             elif event.kind is Turn.PAUSE and stream is not None:
@@ -209,11 +216,12 @@ class _StreamingTurn:
                                 if event.kind is Turn.MAX_UTTERANCE:
                                     for samples in held:
                                         stream.push(samples)
-                                return await self._final(stream, speech_end_wall)
+                                return await self._final(stream, speech_end_wall,
+                                                         _clip(said, rate))
                         if ep.paused and stream is not None and opts.complete is not None:
                             early = stream.early()
                             if early is not None and opts.complete(early):
-                                return self._heard(early, speech_end_wall)
+                                return self._heard(early, speech_end_wall, _clip(said, rate))
             return Heard("none")
         finally:
             if stream is not None:
@@ -226,7 +234,8 @@ class _StreamingTurn:
             with contextlib.suppress(Exception):
                 await self.call.stop_playback()
 
-    async def _final(self, stream: RecognizerStream, speech_end_wall: float) -> Heard:
+    async def _final(self, stream: RecognizerStream, speech_end_wall: float,
+                     audio: AudioClip | None = None) -> Heard:
         stream.end_input()
         final: Transcript | None = None
         async for result in stream.results():
@@ -234,12 +243,18 @@ class _StreamingTurn:
                 final = result
         if final is None:
             return Heard("none")
-        return self._heard(final, speech_end_wall)
+        return self._heard(final, speech_end_wall, audio)
 
-    def _heard(self, final: Transcript, speech_end_wall: float) -> Heard:
+    def _heard(self, final: Transcript, speech_end_wall: float,
+               audio: AudioClip | None = None) -> Heard:
         latency = (final.finished_at - speech_end_wall) * 1000
         return Heard("speech", transcript=final, end_to_final_ms=round(latency, 1),
-                     barged_in=self.barged_in)
+                     barged_in=self.barged_in, audio=audio)
+
+
+def _clip(frames: list[Samples], rate: int) -> AudioClip | None:
+    """A streaming turn's speech frames as one clip (None when there are none)."""
+    return AudioClip(np.concatenate(frames), rate) if frames else None
 
 
 async def _closable(chunks: AsyncIterator[AudioChunk]) -> AsyncGenerator[AudioChunk, None]:

@@ -149,3 +149,18 @@ async def test_secret_collect_never_listens(voice_config: Any) -> None:
     outcome, events = await run(call, PublishedPlan.compile(loaded.plan, 1), voice_config)
     assert outcome == Outcome("self_served")
     assert "9876" not in repr(events.events) and len(events.of("turn")) == 1
+
+
+async def test_a_streaming_turn_reaches_the_distress_scorer_with_its_audio(
+        voice_config: Any) -> None:
+    from ivr.emotion.scorer import CueScorer
+
+    said = espeak("I need a refund please")
+    call = FakeStreamingCall(voice_script=[Speak(said, after=2.0), None, None])
+    events = EventList()
+    engine = FlowEngine(call, plan(), TextPrompts(), events, default_queue="customer_service",
+                        voice=voice_config, emotion=CueScorer())
+    await engine.run()
+    first = events.of("distress")[0]
+    # prosody was measured: the voice of a streaming (WebRTC-like) turn is scored, not only words
+    assert "arousal" in first["signals"] and "pitch_st" in first["signals"]
