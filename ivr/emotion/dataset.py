@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 DATA_DIR = Path("models/distress/data")
@@ -148,4 +148,15 @@ def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example
             out.append(ex)
         for lang in LANGS:
             taken[lang] |= added[lang]
-    return out
+    # A recogniser's transcript has no "!" and often no case or punctuation: every written
+    # caller turn is also learnt as a recogniser would print it (same words, same 4-grams).
+    return out + [replace(e, text=bare) for e in out if e.source in ("callers", "frames")
+                  and (bare := asr_like(e.text)) != e.text]
+
+
+_PUNCT = re.compile(r"[^\w\s']+")
+
+
+def asr_like(text: str) -> str:
+    """``text`` as a plain recogniser prints it: lowercase, no punctuation."""
+    return " ".join(_PUNCT.sub(" ", unicodedata.normalize("NFKC", text).lower()).split())
