@@ -1,8 +1,9 @@
 """The trained text model of distress: one calibrated logistic regression per language.
 
 * ``en-US``: the frozen all-MiniLM-L6-v2 sentence embedding (the intent classifier's encoder),
-  hashed word 1-2 grams and character 3-5 grams, plus the lexical cues of :mod:`ivr.emotion.words` (agent repeats, complaint, fraud, urgency,
-  profanity, shouting, VADER sentiment) as features.
+  hashed word 1-2 grams and character 3-5 grams, plus the lexical cues of
+  :mod:`ivr.emotion.words` (agent repeats, complaint, fraud, urgency, profanity, shouting,
+  VADER sentiment) and calm/affect word counts as features.
 * ``zh-CN``: hashed character 1-3 grams and word n-grams (MiniLM turns most hanzi into
   ``[UNK]``) plus the same cues (SnowNLP sentiment).
 

@@ -34,7 +34,8 @@ nodes:
   agent:
     queue: {name: customer_service}
 """
-SAID = "Refunds please. This is the fifth time I call, I will complain to the regulator!"
+SAID = ("Refunds please. This is the fifth time I call, nobody helps me and I will complain to "
+        "the regulator.")
 
 
 @pytest.fixture(scope="module")
