@@ -161,10 +161,14 @@ class Hotline:
         web_settings = settings.web
         self.surveys = SurveyInviter(
             self.engine, make_notifier(settings.security, self.engine, settings.var_dir),
-            hours=web_settings.survey_link_hours, when=web_settings.survey_text_when,
+            hours=web_settings.survey_link_hours, when=self._survey_when(),
             base_url=web_settings.public_url or "", call_written=self.writer.ensure_written,
+            agent_wait_hours=web_settings.survey_agent_wait_hours,
         ) if web_settings.survey_texts else None
-        """Texts transferred callers a survey link (``agent_leg_ended`` is the AMI hook)."""
+        """Texts transferred callers a survey link: at transfer, or at AMI ``AgentComplete``."""
+        if self.surveys is not None and self.ami is not None and (
+                self.surveys.when == "agent_complete"):
+            self.ami.subscribe("AgentComplete", self.surveys.agent_complete, "agent")
         self.shared = SharedState(settings.redis, on_error=self._count_error
                                   ) if settings.redis.url else None
         """Redis, when configured: the payment backend's circuit breaker is shared."""
@@ -192,6 +196,12 @@ class Hotline:
         self.desk = DialplanDesk(self.dialplans, settings.dialplans.limits, settings.security,
                                  settings.dialplans.default_queue,
                                  understander=self._understander, intent_bands=self._bands)
+
+    def _survey_when(self) -> str:
+        when = self.settings.web.survey_text_when
+        if when == "auto":
+            return "agent_complete" if self.settings.ami.host else "transfer"
+        return when
 
     def _understander(self) -> Any:
         voice = self.runner.voice if self.runner is not None else None

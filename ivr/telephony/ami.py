@@ -8,6 +8,11 @@ manager for login and actions, and notices a lost connection. While AMI is down,
 
 Asterisk's figures (``QueueSummary``, one event per queue): ``Callers`` waiting,
 ``Available`` members, ``HoldTime`` (average seconds, 0 with no history yet).
+
+Events: the login asks for none (``Events: off``) unless something subscribed (see
+:meth:`AmiLink.subscribe`), then only for the classes subscribed (``agent`` for app_queue's
+``AgentComplete``). A subscriber gets the event's fields as a plain ``dict[str, str]``;
+whatever it raises is logged and never reaches the connection.
 """
 
 from __future__ import annotations
@@ -52,6 +57,25 @@ class AmiLink:
         self.connected = False
         self._on_state = on_state
         self._stop = asyncio.Event()
+        self._subscribers: list[tuple[str, Callable[[dict[str, str]], object]]] = []
+        self._classes: set[str] = set()
+
+    def subscribe(self, event: str, callback: Callable[[dict[str, str]], object],
+                  event_class: str) -> None:
+        """Call ``callback(fields)`` for every ``event`` (Asterisk's name, e.g.
+        ``AgentComplete``) of class ``event_class`` (``agent``); before :meth:`run`."""
+        self._subscribers.append((event, callback))
+        self._classes.add(event_class)
+
+    def _dispatcher(self, callback: Callable[[dict[str, str]], object]
+                    ) -> Callable[[Any, Any], None]:
+        def dispatch(_manager: Any, message: Any) -> None:
+            try:
+                fields = {str(k): str(v) for k, v in dict(message).items()}
+                callback(fields)
+            except Exception:  # a hostile or odd event never ends the AMI connection
+                _LOG.exception("ami-event-failed: an AMI event could not be handled")
+        return dispatch
 
     async def run(self) -> None:
         delay = self.settings.reconnect_min
@@ -93,8 +117,11 @@ class AmiLink:
         s = self.settings
         loop = asyncio.get_running_loop()
         manager = _Manager(host=s.host, port=s.port, username=s.username, secret=s.secret,
-                           loop=loop, events="off", ping_delay=10, ping_interval=10)
+                           loop=loop, events=",".join(sorted(self._classes)) or "off",
+                           ping_delay=10, ping_interval=10)
         manager.lost = asyncio.Event()
+        for event, callback in self._subscribers:
+            manager.register_event(event, self._dispatcher(callback))
         connecting = asyncio.ensure_future(loop.create_connection(
             manager.config["protocol_factory"], s.host, s.port))
         try:

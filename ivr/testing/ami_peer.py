@@ -7,6 +7,10 @@ one event per item, then ``...Complete`` with ``ListItems``; ``Originate ... Asy
 answers ``Originate successfully queued`` and then an ``OriginateResponse`` event. The
 ``QueueSummary`` fields are Asterisk's documented ones (``LoggedIn``, ``Available``,
 ``Callers``, ``HoldTime``, ``TalkTime``, ``LongestHoldTime``).
+
+Events go only to sessions whose login asked for them (``Events: on`` or a list of classes
+holding the event's class, as Asterisk's manager does): :meth:`FakeAmi.emit` sends one,
+e.g. app_queue's ``AgentComplete`` (class ``agent``, the documented fields).
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ class FakeAmi:
     originate_ok: bool = True
     originated: list[dict[str, str]] = field(default_factory=list)
     logins: int = 0
+    login_events: list[str] = field(default_factory=list)
+    """The ``Events`` header of each accepted login."""
     port: int = 0
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _masks: dict[asyncio.StreamWriter, set[str]] = field(default_factory=dict)
 
     async def __aenter__(self) -> FakeAmi:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -70,6 +77,10 @@ class FakeAmi:
                     authed = (action.get("Username"), action.get("Secret")) == (
                         self.username, self.secret)
                     self.logins += authed
+                    if authed:
+                        mask = action.get("Events", "on").lower()
+                        self.login_events.append(mask)
+                        self._masks[writer] = {c.strip() for c in mask.split(",")}
                     self._send(writer, {"Response": "Success" if authed else "Error",
                                         "ActionID": aid, "Message": "Authentication accepted"
                                         if authed else "Authentication failed"})
@@ -90,7 +101,20 @@ class FakeAmi:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self._masks.pop(writer, None)
             writer.close()
+
+    async def emit(self, fields: dict[str, object], event_class: str) -> int:
+        """Send an event to every session subscribed to ``event_class``; how many."""
+        sent = 0
+        for writer, mask in list(self._masks.items()):
+            if "on" in mask or event_class in mask:
+                self._send(writer, {"Event": fields.get("Event", ""),
+                                    "Privilege": f"{event_class},all",
+                                    **{k: v for k, v in fields.items() if k != "Event"}})
+                await writer.drain()
+                sent += 1
+        return sent
 
     @staticmethod
     def _send(writer: asyncio.StreamWriter, fields: dict[str, object]) -> None:
@@ -119,3 +143,22 @@ class FakeAmi:
                             "Reason": "4" if self.originate_ok else "3",
                             "Uniqueid": "1795605202.0",
                             "CallerIDNum": action.get("CallerID", ""), "CallerIDName": ""})
+
+
+def agent_complete(uniqueid: str, linkedid: str, queue: str, *, channel: str = "",
+                   talk_time: int = 95, reason: str = "caller") -> dict[str, object]:
+    """app_queue's ``AgentComplete`` for a caller channel (the documented fields; the
+    agent's ``Dest*`` side is a plain SIP phone)."""
+    return {"Event": "AgentComplete", "Channel": channel or "PJSIP/trunk-00000001",
+            "ChannelState": 6, "ChannelStateDesc": "Up", "CallerIDNum": "+15551234567",
+            "CallerIDName": "Sim Caller", "ConnectedLineNum": "201",
+            "ConnectedLineName": "Agent", "Language": "en", "AccountCode": "",
+            "Context": "ivr-in", "Exten": "s", "Priority": 3, "Uniqueid": uniqueid,
+            "Linkedid": linkedid, "DestChannel": "PJSIP/201-00000002", "DestChannelState": 6,
+            "DestChannelStateDesc": "Up", "DestCallerIDNum": "201",
+            "DestCallerIDName": "Agent", "DestConnectedLineNum": "+15551234567",
+            "DestConnectedLineName": "Sim Caller", "DestLanguage": "en",
+            "DestAccountCode": "", "DestContext": "agents", "DestExten": "s",
+            "DestPriority": 1, "DestUniqueid": "1795605300.7", "DestLinkedid": linkedid,
+            "Queue": queue, "MemberName": "Agent 201", "Interface": "PJSIP/201",
+            "HoldTime": 12, "TalkTime": talk_time, "Reason": reason}

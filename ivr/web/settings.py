@@ -28,9 +28,13 @@ class WebSettings(BaseModel):
     """Audit reason when a supervisor plays a recording without typing one."""
     survey_texts: bool = True
     """Text a survey link (``/s/<token>``) to callers transferred to an agent (issue 16)."""
-    survey_text_when: Literal["transfer", "agent_complete"] = "transfer"
+    survey_text_when: Literal["auto", "transfer", "agent_complete"] = "auto"
     """``transfer``: when Hotline hands the caller to the queue; ``agent_complete``: when the
-    agent leg ends (needs the AMI ``AgentComplete`` event to call the inviter)."""
+    agent leg ends (AMI ``AgentComplete`` for the caller's channel); ``auto``:
+    ``agent_complete`` when AMI is configured (``ami.host``), else ``transfer``."""
+    survey_agent_wait_hours: float = Field(4.0, gt=0, le=72)
+    """Waiting for ``AgentComplete`` (AMI down, event lost): after this long the link is
+    sent anyway."""
     survey_link_hours: float = Field(72.0, gt=0, le=24 * 30)
     """How long a survey link may be answered (once)."""
     public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")

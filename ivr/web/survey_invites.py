@@ -2,11 +2,17 @@
 
 When a call goes to a queue, the inviter makes a one-time token (192 random bits; only its
 SHA-256 is stored, in a ``surveys`` row of channel ``text``) and sends the caller a link to
-``/s/<token>`` through the same Notifier as one-time codes. By default it sends at transfer;
-with ``web.survey_text_when = "agent_complete"`` it waits until :meth:`agent_leg_ended` is
-called for the call (the hook for AMI's ``AgentComplete``). Calls never wait for any of
-it: the feed only queues the invitation; :meth:`run` (one task of ``ivr serve``) sends.
-The token appears nowhere but in the message itself (logs show the masked number).
+``/s/<token>`` through the same Notifier as one-time codes. It sends at transfer, or, with
+``when="agent_complete"`` (``web.survey_text_when``: ``auto`` when AMI is configured), when
+the agent leg ends: AMI's ``AgentComplete`` names the caller's channel by ``Uniqueid`` (the
+``uniqueid`` the call started with: ``agi_uniqueid`` on FastAGI, the channel id on ARI) and
+:meth:`agent_complete` sends that call's link. An invitation that waits longer than
+``agent_wait_hours`` (AMI down, event lost) is sent anyway, and one pushed out of the
+bounded waiting list is sent at once: none is dropped without a log line. Waiting
+invitations live in memory: a restart logs how many it leaves unsent.
+Calls never wait for any of it: the feed only queues the invitation; :meth:`run` (one task
+of ``ivr serve``) sends. The token appears nowhere but in the message itself (logs show the
+masked number).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,7 +64,8 @@ class SurveyInviter:
 
     def __init__(self, engine: AsyncEngine, notifier: Notifier, *, hours: float = 72.0,
                  when: str = "transfer", base_url: str = "",
-                 call_written: Callable[[str], Awaitable[bool]] | None = None) -> None:
+                 call_written: Callable[[str], Awaitable[bool]] | None = None,
+                 agent_wait_hours: float = 4.0) -> None:
         self._engine = engine
         self._notifier = notifier
         self.hours = hours
@@ -65,9 +73,15 @@ class SurveyInviter:
         self.base_url = base_url.rstrip("/")
         """Set by ``ivr serve`` once the web server listens (or from ``web.public_url``)."""
         self._call_written = call_written
+        self.agent_wait_seconds = agent_wait_hours * 3600
         self._callers: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._waiting: OrderedDict[str, Invitation] = OrderedDict()
-        """Transferred calls waiting for their agent leg to end (``agent_complete``)."""
+        self._uniqueids: OrderedDict[str, str] = OrderedDict()
+        """call id → the caller channel's Asterisk ``Uniqueid`` (calls in progress)."""
+        self._waiting: OrderedDict[str, tuple[Invitation, float]] = OrderedDict()
+        """Transferred calls waiting for their agent leg to end, with a monotonic deadline
+        (``agent_complete``); in deadline order."""
+        self._channels: dict[str, str] = {}
+        """Uniqueid → call id, for the waiting calls only."""
         self._queue: asyncio.Queue[Invitation] = asyncio.Queue(PENDING_KEPT)
         self.sent = 0
 
@@ -76,8 +90,13 @@ class SurveyInviter:
         caller = str(values.get("caller") or "")
         if _PHONE.match(caller):
             self._callers[call_id] = (caller, str(values.get("language") or "en-US"))
+            uniqueid = values.get("uniqueid")
+            if isinstance(uniqueid, str) and uniqueid:
+                self._uniqueids[call_id] = uniqueid[:64]
             while len(self._callers) > PENDING_KEPT:
-                self._callers.popitem(last=False)
+                self._uniqueids.pop(self._callers.popitem(last=False)[0], None)
+            while len(self._uniqueids) > PENDING_KEPT:
+                self._uniqueids.popitem(last=False)
 
     def event(self, call_id: str, kind: EventKind, node: str | None, data: dict[str, Any]) -> None:
         if kind == EventKind.SET and isinstance(data.get("values"), dict) and (
@@ -86,22 +105,75 @@ class SurveyInviter:
         elif kind == EventKind.TRANSFER and call_id in self._callers:
             phone, language = self._callers.pop(call_id)
             invitation = Invitation(call_id, phone, language)
+            uniqueid = self._uniqueids.pop(call_id, None)
             if self.when == "agent_complete":
-                self._waiting[call_id] = invitation
-                while len(self._waiting) > PENDING_KEPT:
-                    self._waiting.popitem(last=False)
+                self._wait(invitation, uniqueid)
             else:
                 self._offer(invitation)
         elif kind == EventKind.CALL_ENDED:
             self._callers.pop(call_id, None)
+            self._uniqueids.pop(call_id, None)
+
+    def _wait(self, invitation: Invitation, uniqueid: str | None) -> None:
+        if uniqueid is None:
+            # Nothing AgentComplete could name: do not make the caller wait hours for it.
+            _LOG.info("survey link for call %s at transfer (no channel Uniqueid)",
+                      invitation.call_id)
+            self._offer(invitation)
+            return
+        self._waiting.pop(invitation.call_id, None)
+        self._waiting[invitation.call_id] = (
+            invitation, time.monotonic() + self.agent_wait_seconds)
+        self._channels[uniqueid] = invitation.call_id
+        while len(self._waiting) > PENDING_KEPT:
+            oldest, _deadline = self._waiting.popitem(last=False)[1]
+            _LOG.warning("survey-wait-full: survey link for call %s sent before its agent "
+                         "leg ended", oldest.call_id)
+            self._offer(oldest)
+        if len(self._channels) > 2 * PENDING_KEPT:
+            self._channels = {u: c for u, c in self._channels.items() if c in self._waiting}
+
+    @property
+    def waiting(self) -> int:
+        """Transferred calls whose link waits for the end of their agent leg."""
+        return len(self._waiting)
+
+    def agent_complete(self, fields: Any) -> bool:
+        """AMI ``AgentComplete`` (its fields): send the link of the call whose channel is the
+        event's ``Uniqueid`` (or ``Linkedid``). False (debug log) for channels no waiting
+        call owns, and for anything that is not an event's text fields."""
+        try:
+            keys = [fields.get("Uniqueid"), fields.get("Linkedid")]
+        except AttributeError:
+            return False
+        for key in keys:
+            if isinstance(key, str) and (call_id := self._channels.pop(key[:64], None)):
+                return self.agent_leg_ended(call_id)
+        _LOG.debug("AgentComplete for a channel no waiting call owns")
+        return False
+
+    def expire(self, now: float | None = None) -> int:
+        """Send the links whose agent leg never reported its end in time; how many."""
+        now = time.monotonic() if now is None else now
+        sent = 0
+        while self._waiting:
+            call_id, (invitation, deadline) = next(iter(self._waiting.items()))
+            if deadline > now:
+                break
+            del self._waiting[call_id]
+            _LOG.warning("survey-agent-timeout: no AgentComplete for call %s; sending its "
+                         "survey link now", call_id)
+            self._offer(invitation)
+            sent += 1
+        return sent
 
     def agent_leg_ended(self, call_id: str) -> bool:
         """The agent finished with a transferred call (AMI ``AgentComplete``): send its link
         now. False when no invitation waits for that call."""
-        invitation = self._waiting.pop(call_id, None)
-        if invitation is not None:
-            self._offer(invitation)
-        return invitation is not None
+        waiting = self._waiting.pop(call_id, None)
+        if waiting is not None:
+            self._offer(waiting[0])
+        return waiting is not None
 
     def _offer(self, invitation: Invitation) -> None:
         try:
@@ -112,14 +184,25 @@ class SurveyInviter:
 
     # Sending ----------------------------------------------------------------------
     async def run(self) -> None:
-        """Send invitations as they come (cancel to stop)."""
-        while True:
-            invitation = await self._queue.get()
-            try:
-                await self.invite(invitation)
-            except Exception:  # one caller's link must never end the task (and the server)
-                _LOG.exception("survey-internal: no survey link for call %s",
-                               invitation.call_id)
+        """Send invitations as they come, and overdue waiting ones (cancel to stop)."""
+        sweep = min(60.0, self.agent_wait_seconds / 4)
+        try:
+            while True:
+                self.expire()
+                try:
+                    async with asyncio.timeout(sweep):
+                        invitation = await self._queue.get()
+                except TimeoutError:
+                    continue
+                try:
+                    await self.invite(invitation)
+                except Exception:  # one caller's link must never end the task (the server)
+                    _LOG.exception("survey-internal: no survey link for call %s",
+                                   invitation.call_id)
+        finally:
+            left = len(self._waiting) + self._queue.qsize()
+            if left:
+                _LOG.warning("survey-unsent: %d survey links not sent (server stopping)", left)
 
     async def invite(self, invitation: Invitation) -> str | None:
         """Store a token for the call and text the link; the token, or None when it could

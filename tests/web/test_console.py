@@ -159,11 +159,14 @@ async def test_agent_complete_mode_texts_when_the_agent_leg_ends(server: WebServ
     notifier = EmbeddedNotifier(server.engine, Path(str(tmp_path)) / "outbox.log")
     inviter = SurveyInviter(server.engine, notifier, base_url=server.base, when="agent_complete")
     feed = LiveFeed(NullLog(), server.card_call, server.console.board, inviter)
-    feed.start(transport="agi", caller="+15551234567", language="en-US")
+    feed.start(transport="agi", caller="+15551234567", language="en-US",
+               uniqueid="1795605202.1")
     feed.event(EventKind.TRANSFER, node="agent", queue="card_services", priority=7)
     feed.event(EventKind.CALL_ENDED, outcome="queued", queue="card_services")
     assert inviter._queue.empty()  # nothing yet: the caller is still with the agent
-    assert inviter.agent_leg_ended(server.card_call) and not inviter.agent_leg_ended("other")
+    assert not inviter.agent_complete({"Uniqueid": "1795605999.3"})  # not our channel
+    assert not inviter.agent_complete(["garbage"]) and not inviter.agent_leg_ended("other")
+    assert inviter.agent_complete({"Uniqueid": "1795605202.1", "Linkedid": "1795605202.0"})
     assert await inviter.invite(inviter._queue.get_nowait()) is not None
     async with server.engine.connect() as conn:
         body = (await conn.execute(sa.select(OtpOutboxRow.body))).scalar_one()
