@@ -18,7 +18,7 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 	bash scripts/system-deps.sh
 	# torch first, pinned: the CPU wheel, so resolving transformers never pulls a CUDA build
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,neural]'
 	touch $(STAMP)
 
 system-deps:

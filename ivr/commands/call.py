@@ -17,7 +17,8 @@ from ivr.errors import ConfigError, PromptError
 from ivr.hostport import parse_hostport
 from ivr.telephony.prompt_files import read_wav
 
-ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
+ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn-latn-pinyin"}
+"""The caller's voice per language (Mandarin is read from pinyin, as the prompts are)."""
 
 
 class _Step(argparse.Action):
@@ -67,6 +68,7 @@ def local_url(bind: str) -> str:
 
 def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
     """Turn (kind, value) pairs into caller steps; speech is synthesised here."""
+    from ivr.speech.pinyin import speakable
     from ivr.telephony.headless import SPEAK_RATE, Step
     from ivr.testing.speech_audio import espeak
 
@@ -80,7 +82,7 @@ def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
         elif kind == "say":
             voice = ESPEAK_VOICES.get(language or "en-US", "en-us")
             try:
-                samples = espeak(value, voice, rate=SPEAK_RATE)
+                samples = espeak(speakable(value, voice), voice, rate=SPEAK_RATE)
             except (OSError, RuntimeError) as err:
                 raise ConfigError("call-no-tts", f"cannot synthesise speech: {err}") from err
             steps.append(Step("say", samples=samples, label=value))

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ivr.speech.neural import default_voices
+
 
 class SpeechLanguage(BaseModel):
     """How callers of one language are heard."""
@@ -76,7 +78,12 @@ class PromptSettings(BaseModel):
     """Where rendered prompts are written (default DIR/var/sounds)."""
     asterisk_dir: str | None = None
     """The same folder as Asterisk sees it (default: sounds_dir's absolute path)."""
-    voices: dict[str, str] = Field(default_factory=lambda: {"en-US": "en-us", "zh-CN": "cmn"})
+    voices: dict[str, str] = Field(default_factory=default_voices)
+    """Voice per language: an espeak-ng voice (``en-us``; ``cmn-latn-pinyin`` and its
+    ``+variants`` are given pinyin made from the hanzi, :mod:`ivr.speech.pinyin`; plain
+    ``cmn`` reads most hanzi as English letter names) or a packaged neural voice
+    (``piper:joe-us``, :mod:`ivr.speech.neural`). Default: en-US ``piper:joe-us`` when the
+    ``neural`` extra is installed, else ``en-us``; zh-CN ``cmn-latn-pinyin``."""
     rate: int = 165
     """Speaking rate in words per minute."""
     render_timeout: float = 60.0

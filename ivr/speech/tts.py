@@ -1,10 +1,14 @@
-"""Prompts rendered by pyttsx3 over espeak-ng into 8 kHz WAV files Asterisk can play.
+"""Prompts rendered by pyttsx3 over espeak-ng (or a packaged Piper voice) into 8 kHz WAV
+files Asterisk can play.
 
 A prompt is cached as ``sounds_dir/<key>.wav``, the key hashing (text, voice, rate), so each
-renders once. pyttsx3 keeps one engine per process and is not thread-safe, so every render
-runs in one dedicated worker process (spawned: no inherited threads or locks), one job at a
-time; a thread of the server converts the worker's 22,050 Hz output to 8 kHz. The event loop
-only waits, and every render has a timeout.
+renders once. Mandarin is spoken by espeak-ng's ``cmn-latn-pinyin`` voice from pinyin
+(:mod:`ivr.speech.pinyin`, converted in the worker); its key also holds the version of that
+conversion, so a better one re-renders the prompts. pyttsx3 keeps one engine per process
+and is not thread-safe, so every render runs in one dedicated worker process (spawned: no
+inherited threads or locks), one job at a time; a thread of the server converts the
+worker's 22,050 Hz output to 8 kHz. The event loop only waits, and every render has a
+timeout.
 
 The worker process and the pyttsx3 quirks it works around: :mod:`ivr.speech.tts_worker`.
 """
@@ -26,6 +30,8 @@ from typing import Any
 
 from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
+from ivr.speech.pinyin import FRONTEND_VERSION as PINYIN_FRONTEND
+from ivr.speech.pinyin import is_pinyin_voice
 from ivr.speech.tts_worker import TtsWorker
 from ivr.telephony.prompt_files import read_wav, read_wav_format, write_file_atomically, write_wav
 
@@ -50,8 +56,9 @@ class PromptRenderer:
     """Renders each prompt once into ``sounds_dir`` and tells Asterisk where it is.
 
     ``voices`` maps a BCP-47 language ("en-US", "zh-CN") to an espeak-ng voice ("en-us",
-    "cmn"); ``rate`` is in words per minute; ``asterisk_dir`` is ``sounds_dir`` as Asterisk
-    sees it (another host or container may mount it elsewhere).
+    "cmn-latn-pinyin": Mandarin is read from pinyin) or a packaged Piper voice
+    ("piper:joe-us"); ``rate`` is in words per minute; ``asterisk_dir`` is ``sounds_dir``
+    as Asterisk sees it (another host or container may mount it elsewhere).
     """
 
     def __init__(
@@ -103,9 +110,11 @@ class PromptRenderer:
 
     def key(self, text: str, language: str) -> str:
         """The cache key of ``text`` spoken in ``language`` at the configured rate."""
-        digest = hashlib.sha256(
-            json.dumps([text, self.voice_for(language), self._rate], ensure_ascii=False).encode()
-        )
+        voice = self.voice_for(language)
+        parts: list[object] = [text, voice, self._rate]
+        if is_pinyin_voice(voice):
+            parts.append(f"pinyin-{PINYIN_FRONTEND}")
+        digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode())
         return digest.hexdigest()[:16]
 
     def cached(self, text: str, language: str) -> PromptAudio | None:

@@ -1,5 +1,8 @@
 """The one process that owns the pyttsx3 engine, and the jobs that run in it.
 
+It also runs the packaged Piper voices (``piper:NAME``, :mod:`ivr.speech.neural`) when one
+is configured: a job for such a voice never touches pyttsx3.
+
 pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
 
 * It runs espeak-ng in AUDIO_OUTPUT_RETRIEVAL mode, which is asynchronous: espeak's own
@@ -39,6 +42,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ivr.speech.neural import is_piper_voice, length_scale, model_path
+from ivr.speech.pinyin import speakable
+
 
 class TtsWorker:
     """The one process that owns the pyttsx3 engine; replaced when anything goes wrong."""
@@ -70,6 +76,7 @@ _ENGINE: Any = None  # the worker's one pyttsx3 engine; None in the server proce
 _ESPEAK: Any = None  # pyttsx3's ctypes binding of libespeak-ng
 _ENGINE_ERRORS: list[BaseException] = []
 _VOICE_IDS: dict[str, str] = {}
+_PIPER: dict[str, Any] = {}  # Piper voices loaded in this worker, by name
 
 
 def _start_engine() -> None:
@@ -106,12 +113,14 @@ def _on_engine_error(name: object = None, exception: BaseException | None = None
 
 def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
     """Worker job: speak ``text`` into ``out`` as 22,050 Hz WAV; return ``out``."""
+    if is_piper_voice(voice):
+        return _render_with_piper(text, voice, rate, out)
     voice_id = _voice_id(voice)
     Path(out).unlink(missing_ok=True)  # an abandoned job's file must not pass for ours
     _ENGINE_ERRORS.clear()
     _ENGINE.setProperty("voice", voice_id)
     _ENGINE.setProperty("rate", rate)
-    _ENGINE.save_to_file(text, out)
+    _ENGINE.save_to_file(speakable(text, voice), out)  # Mandarin: pinyin (jieba loads here)
     _wait_until_espeak_idle()  # else runAndWait may cancel this prompt (module docstring)
     with contextlib.redirect_stdout(io.StringIO()):
         _ENGINE.runAndWait()
@@ -124,6 +133,25 @@ def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
         if not Path(out).is_file():
             raise RuntimeError("pyttsx3 finished without writing any audio")
     except RuntimeError:
+        Path(out).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _render_with_piper(text: str, voice: str, rate: int, out: str) -> str:
+    """A packaged Piper voice (loaded once per worker) speaks ``text`` into ``out``."""
+    import wave
+
+    from piper import PiperVoice, SynthesisConfig
+
+    if voice not in _PIPER:
+        _PIPER[voice] = PiperVoice.load(str(model_path(voice)))  # LookupError: not installed
+    Path(out).unlink(missing_ok=True)
+    config = SynthesisConfig(length_scale=length_scale(rate))
+    try:
+        with wave.open(out, "wb") as wav:
+            _PIPER[voice].synthesize_wav(text, wav, syn_config=config)
+    except BaseException:
         Path(out).unlink(missing_ok=True)
         raise
     return out

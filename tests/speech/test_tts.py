@@ -17,7 +17,7 @@ from ivr.errors import ConfigError, PromptError
 from ivr.speech.tts import PromptAudio, PromptRenderer
 from ivr.telephony.prompt_files import read_wav
 
-VOICES = {"en-US": "en-us", "zh-CN": "cmn"}
+VOICES = {"en-US": "en-us", "zh-CN": "cmn-latn-pinyin"}
 ASTERISK_DIR = "/var/lib/asterisk/sounds/hotline"
 WELCOME = "Welcome to the hotline, please press one for your account balance."
 WELCOME_ZH = "欢迎致电客服热线，请按一查询余额。"
@@ -69,14 +69,23 @@ async def test_english_prompt_is_8khz_mono_16bit_speech(renderer: PromptRenderer
     assert index[audio.key] == {"text": WELCOME, "voice": "en-us", "rate": 165}
 
 
-async def test_mandarin_prompt_is_spoken_with_the_cmn_voice(renderer: PromptRenderer) -> None:
+async def test_mandarin_prompt_is_spoken_from_pinyin(renderer: PromptRenderer,
+                                                     tmp_path: Path) -> None:
     mandarin = await renderer.ensure(WELCOME_ZH, "zh-CN")
     english = await renderer.ensure(WELCOME_ZH, "en-US")
+    old = _renderer(tmp_path / "old", voices={"zh-CN": "cmn"})
+    try:
+        letters = await old.ensure(WELCOME_ZH, "zh-CN")
+    finally:
+        await old.aclose()
 
-    _assert_is_speech(mandarin, min_seconds=3.0)
-    # en-us reads each hanzi as "Chinese letter ...": much longer. Had the cmn voice not
-    # been selected the two would be the same length.
+    _assert_is_speech(mandarin, min_seconds=2.0)
+    # en-us and plain cmn read each hanzi as English letter names ("Chinese letter ..."):
+    # much longer than one syllable per character.
     assert english.duration > 1.3 * mandarin.duration
+    assert letters.duration > 1.3 * mandarin.duration
+    index = json.loads((mandarin.path.parent / "index.json").read_text("utf-8"))
+    assert index[mandarin.key]["voice"] == "cmn-latn-pinyin"
 
 
 async def test_second_ensure_does_not_render_again(

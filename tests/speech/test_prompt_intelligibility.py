@@ -1,0 +1,78 @@
+"""Every prompt of the shipped hotline, as rendered for callers, is heard back as its text by
+the recogniser of its language (the one ``make run`` answers callers with).
+
+Floors (issue 15): English WER ≤ 10 % per prompt; Mandarin mean CER ≤ 30 % over the prompts.
+The normalisation of text and transcript is documented in ivr/testing/intelligibility.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.app import make_renderer
+from ivr.config import Settings, load_settings
+from ivr.speech.asr import Recognizer
+from ivr.speech.engines import load_recognizer, make_pool
+from ivr.testing.intelligibility import PromptScore, dialplan_prompts, hear_prompts, mean_rate
+
+EN_WER_PER_PROMPT = 0.10
+ZH_MEAN_CER = 0.30
+DECODE_THREADS = 2
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory, sounds_dir: Path) -> Settings:
+    """Defaults, on the prompts the session already rendered, with a patient decode timeout
+    (this test measures what is heard, not how fast, on a busy machine)."""
+    return load_settings(tmp_path_factory.mktemp("heard"), {
+        "prompts": {"sounds_dir": str(sounds_dir)},
+        "speech": {"decode_timeout": 300, "queue_timeout": 600,
+                   "decode_workers": DECODE_THREADS}})
+
+
+@pytest.fixture(scope="module")
+def recognisers(settings: Settings) -> Iterator[dict[str, Recognizer]]:
+    """The default recogniser of each language, loaded once for the module."""
+    pool = make_pool(settings.speech)
+    out = {}
+    for language, cfg in settings.speech.languages.items():
+        if cfg.engine is not None:
+            out[language] = load_recognizer(language, cfg, pool)
+    yield out
+    pool.shutdown()
+
+
+def _hear(settings: Settings, dialplan_dir: Path, recognisers: dict[str, Recognizer],
+          language: str) -> list[PromptScore]:
+    prompts = dialplan_prompts(dialplan_dir / "hotline.yaml", [language],
+                               {language: settings.dialplans.apology[language]})
+    assert len(prompts) >= 30, f"only {len(prompts)} {language} prompts"
+
+    async def run() -> list[PromptScore]:
+        renderer = make_renderer(settings)
+        try:
+            scores = await hear_prompts(renderer, prompts, recognisers,
+                                        concurrency=DECODE_THREADS)
+        finally:
+            await renderer.aclose()
+        assert renderer.render_count == 0, "the prompts the session rendered were not used"
+        return scores
+
+    return asyncio.run(run())
+
+
+def _report(scores: list[PromptScore]) -> str:
+    return "\n".join(f"{s.error_rate:6.1%}  {s.text}  →  {s.heard}"
+                     for s in sorted(scores, key=lambda s: -s.error_rate))
+
+
+def test_every_english_prompt_is_heard_back_as_its_text(
+        settings: Settings, dialplan_dir: Path, recognisers: dict[str, Recognizer]) -> None:
+    scores = _hear(settings, dialplan_dir, recognisers, "en-US")
+    print(f"\nen-US mean WER {mean_rate(scores):.1%}\n{_report(scores)}")
+    bad = [s for s in scores if s.error_rate > EN_WER_PER_PROMPT]
+    assert not bad, f"prompts above {EN_WER_PER_PROMPT:.0%} WER:\n{_report(bad)}"
