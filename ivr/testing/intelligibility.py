@@ -5,8 +5,10 @@ Scores are word error rate (English) and character error rate (Mandarin) after a
 normalisation of both the prompt text and what was heard:
 
 * both: case folded, punctuation and spaces dropped, the brand ``Acme`` kept as one word;
-* English: digits as words (``press 1`` = ``press one``), ``#``/``*`` as ``pound``/``star``,
-  ``%`` as ``percent``, hyphens as spaces, ``o'clock``-style apostrophes kept;
+* English: digits as words (``press 1`` = ``press one``, ``$2`` = ``two dollars``),
+  ``#``/``*``/``%`` as ``pound``/``star``/``percent``, hyphens as spaces. A small recogniser
+  does not know the brand: what it writes for the sound of "Acme" (``acne``, ``at me``,
+  ``akme``) counts as ``acme``;
 * Mandarin: Traditional characters as Simplified, digits as the number words a prompt
   speaks (``按1`` = ``按一``, 幺 = 一), so only what a listener hears differently counts.
   Homophones (按/暗) count as errors: the recogniser heard another word.
@@ -30,6 +32,9 @@ from ivr.speech.tts import PromptRenderer
 from ivr.telephony.prompt_files import read_wav
 
 _EN_SYMBOLS = {"%": " percent ", "#": " pound ", "*": " star ", "&": " and "}
+_EN_BRAND = re.compile(r"\b(?:acne|at me|akme|ackme|acmi)\b")
+"""How whisper tiny.en writes the sound of "Acme", a word it does not know."""
+_DOLLARS = re.compile(r"\$(\d+)")
 _ZH_DROP = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -50,7 +55,7 @@ class PromptScore:
 
 def normalise_en(text: str) -> list[str]:
     """Lowercase words, digits as words, no punctuation."""
-    text = text.lower()
+    text = _EN_BRAND.sub("acme", _DOLLARS.sub(r"\1 dollars", text.lower()))
     for symbol, word in _EN_SYMBOLS.items():
         text = text.replace(symbol, word)
     text = re.sub(r"\d+", lambda m: " " + en_number(int(m.group())) + " ", text)

@@ -262,3 +262,27 @@ def test_rate_outside_espeak_range_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         _renderer(tmp_path, rate=20)
     assert caught.value.code == "config-bad-prompt-rate"
+
+
+async def test_english_prompts_default_to_the_packaged_neural_voice(tmp_path: Path) -> None:
+    from ivr.speech.neural import default_voices, installed
+
+    voices = default_voices()
+    if not installed("joe-us"):  # without the neural extra: espeak-ng, as before
+        assert voices["en-US"] == "en-us"
+        return
+    assert voices["en-US"] == "piper:joe-us"
+    renderer = _renderer(tmp_path, voices=voices)
+    try:
+        neural = await renderer.ensure(WELCOME, "en-US")
+        unknown = _renderer(tmp_path / "unknown", voices={"en-US": "piper:nobody"})
+        with pytest.raises(PromptError) as caught:
+            await unknown.ensure("Hello.", "en-US")
+        await unknown.aclose()
+    finally:
+        await renderer.aclose()
+    _assert_is_speech(neural, min_seconds=2.5)
+    index = json.loads((neural.path.parent / "index.json").read_text("utf-8"))
+    assert index[neural.key]["voice"] == "piper:joe-us"
+    assert caught.value.code == "prompt-no-voice"
+    assert "piper:joe-us" in caught.value.message
