@@ -46,3 +46,16 @@ def test_espeak_reads_the_pinyin_as_mandarin_syllables_not_english_letters() -> 
     assert "(en)" in phonemes("的", "cmn")  # what the old voice did with hanzi
     spoken = phonemes(speakable("抱歉，没有听到。", "cmn-latn-pinyin"), "cmn-latn-pinyin")
     assert "(en)" not in spoken and "51" in spoken  # tone 4 of 歉: a falling contour
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_the_headless_caller_says_mandarin_from_pinyin_not_letter_names() -> None:
+    from ivr.commands.call import make_steps
+    from ivr.telephony.headless import SPEAK_RATE
+    from ivr.testing.speech_audio import espeak
+
+    [step] = make_steps([("say", "我的卡丢了")], "zh-CN")
+    letters = espeak("我的卡丢了", "cmn", rate=SPEAK_RATE)  # "Chinese letter ..." five times
+
+    assert step.samples is not None and len(step.samples) > 0.5 * SPEAK_RATE
+    assert 1.3 * len(step.samples) < len(letters)
