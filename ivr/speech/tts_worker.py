@@ -147,7 +147,8 @@ def _render_with_piper(text: str, voice: str, rate: int, out: str) -> str:
     if voice not in _PIPER:
         _PIPER[voice] = PiperVoice.load(str(model_path(voice)))  # LookupError: not installed
     Path(out).unlink(missing_ok=True)
-    config = SynthesisConfig(length_scale=length_scale(rate))
+    # No sampling noise: a text always sounds the same (one cache entry, reproducible tests).
+    config = SynthesisConfig(length_scale=length_scale(rate), noise_scale=0.0, noise_w_scale=0.0)
     try:
         with wave.open(out, "wb") as wav:
             _PIPER[voice].synthesize_wav(text, wav, syn_config=config)

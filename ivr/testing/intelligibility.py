@@ -8,7 +8,7 @@ normalisation of both the prompt text and what was heard:
 * English: digits as words (``press 1`` = ``press one``, ``$2`` = ``two dollars``),
   ``#``/``*``/``%`` as ``pound``/``star``/``percent``, hyphens as spaces. A small recogniser
   does not know the brand: what it writes for the sound of "Acme" (``acne``, ``at me``,
-  ``akme``) counts as ``acme``;
+  ``atme``, ``akme``) counts as ``acme``;
 * Mandarin: Traditional characters as Simplified, digits as the number words a prompt
   speaks (``按1`` = ``按一``, 幺 = 一), so only what a listener hears differently counts.
   Homophones (按/暗) count as errors: the recogniser heard another word.
@@ -32,7 +32,7 @@ from ivr.speech.tts import PromptRenderer
 from ivr.telephony.prompt_files import read_wav
 
 _EN_SYMBOLS = {"%": " percent ", "#": " pound ", "*": " star ", "&": " and "}
-_EN_BRAND = re.compile(r"\b(?:acne|at me|akme|ackme|acmi)\b")
+_EN_BRAND = re.compile(r"\b(?:acne|at me|atme|akme|ackme|acmi)\b")
 """How whisper tiny.en writes the sound of "Acme", a word it does not know."""
 _DOLLARS = re.compile(r"\$(\d+)")
 _ZH_DROP = re.compile(r"[\W_]+", re.UNICODE)

@@ -6,7 +6,7 @@ shipped voices reach (docs/speech.md, ``python -m bench --only prompts``): Engli
 joe) 1.9 % mean, three long prompts above 10 % where tiny.en mishears a phrase; Mandarin
 (espeak-ng from pinyin) 68 %. The tests hold what is reached, so a voice or
 front-end change that makes prompts less intelligible fails here: English mean WER ≤ 10 %
-and no prompt above 30 %; Mandarin mean CER below ZH_MEAN_CER_REACHED (the plain ``cmn``
+and no prompt above 40 %; Mandarin mean CER below ZH_MEAN_CER_REACHED (the plain ``cmn``
 voice Hotline used before is above 100 %).
 The normalisation of text and transcript is documented in ivr/testing/intelligibility.py.
 """
@@ -26,7 +26,7 @@ from ivr.speech.engines import load_recognizers, make_pool
 from ivr.testing.intelligibility import PromptScore, dialplan_prompts, hear_prompts, mean_rate
 
 EN_MEAN_WER = 0.10
-EN_WER_PER_PROMPT = 0.30
+EN_WER_PER_PROMPT = 0.40
 ZH_MEAN_CER_REACHED = 0.90
 DECODE_THREADS = 2
 
