@@ -24,8 +24,12 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 system-deps:
 	bash scripts/system-deps.sh
 
-# The intent model is a build artefact: trained here when missing (a minute or so).
-models/intents/current: | $(STAMP)
+# The intent model is a build artefact: trained here when missing or older than its training
+# data or the code that turns text into features (a minute or so). `current` is a symlink:
+# make compares the version folder it points at.
+INTENT_INPUTS := $(wildcard models/intents/data/*/*.tsv) \
+	ivr/nlu/text.py ivr/nlu/classifier.py ivr/nlu/encoder.py ivr/nlu/dataset.py ivr/nlu/train.py
+models/intents/current: $(INTENT_INPUTS) | $(STAMP)
 	$(IVR) intents train
 
 # The distress model too: trained when missing or when its data or features changed.

@@ -3,7 +3,8 @@
 The real ``ivr serve`` runs as a subprocess on a fresh ``--data-dir`` after ``ivr demo seed``,
 with every setting at its default (recording on, SQLite) except the dialplan folder: the
 shipped hotline, open around the clock (conftest's ``dialplan_dir``). Two callers phone it
-at once: a softphone caller who says "I lost my card" (``ivr call``), and a FastAGI caller
+at once: a softphone caller who says "I lost my card" (``ivr call``), a Mandarin softphone
+caller who says 我的卡丢了 (``ivr call --language zh-CN --say-file``), and a FastAGI caller
 pressing keys (the recorded-Asterisk peer, MixMonitor writing into the spool). Both must be
 served and both recordings must exist, encrypted, with no plaintext left in the spool.
 The same runs on PostgreSQL when ``IVR_TEST_PG_URL`` is set (``make test`` sets it).
@@ -27,6 +28,7 @@ import pytest
 from ivr.flow.settings import DialplanSettings
 from ivr.testing.agi_peer import PeerResult, run_call
 from ivr.testing.agi_script import CallerScript
+from ivr.testing.mandarin import SpeechVoice
 from ivr.testing.postgres import reset_postgres
 from ivr.testing.processes import free_port, ivr_command, wait_until_live
 
@@ -34,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("IVR_TEST_PG_URL")
 START_SECONDS = 600.0
 """Start-up renders every prompt and loads the speech and intent models: slow on a busy CI."""
+PROMPT_VOICE = SpeechVoice("prompts", "", 50, 165)
+"""espeak-ng ``cmn-latn-pinyin`` as the prompts speak (a caller who sounds like them)."""
 CALLER = "+15550100999"
 """A number no demo customer calls from: verification cannot know the caller."""
 
@@ -100,11 +104,20 @@ class Calls:
 
     softphone: subprocess.CompletedProcess[str]
     agi: PeerResult
+    mandarin: subprocess.CompletedProcess[str]
 
     @property
     def report(self) -> dict[str, Any]:
-        assert self.softphone.returncode == 0, self.softphone.stderr[-3000:]
-        report: dict[str, Any] = json.loads(self.softphone.stdout)
+        return self._report(self.softphone)
+
+    @property
+    def mandarin_report(self) -> dict[str, Any]:
+        return self._report(self.mandarin)
+
+    @staticmethod
+    def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+        assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+        report: dict[str, Any] = json.loads(done.stdout)
         return report
 
     @property
@@ -114,19 +127,33 @@ class Calls:
 
 
 @pytest.fixture(scope="module")
-def calls(server: Server) -> Calls:
-    """Both callers at once: ``ivr call`` saying what they want, a FastAGI caller keying
-    1 (English) then 3 (lost card)."""
-    softphone = subprocess.Popen(
-        [*ivr_command(), "--data-dir", str(server.data_dir), "call", "--url", server.http_url,
-         "--language", "en-US", "--say", "I lost my card", "--json"],
-        cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def calls(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Calls:
+    """``ivr call`` saying "I lost my card" while a FastAGI caller keys 1 (English) then 3
+    (lost card); then ``ivr call`` saying 我的卡丢了 (rendered speech, 8 kHz μ-law)."""
+    from ivr.audio.wav import encode_wav
+    from ivr.testing.mandarin import speak, telephone
+
+    said = tmp_path_factory.mktemp("mandarin") / "我的卡丢了.wav"
+    said.write_bytes(encode_wav(telephone(speak("我的卡丢了", PROMPT_VOICE), 8000), 8000))
+    def call(*steps: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*ivr_command(), "--data-dir", str(server.data_dir), "call", "--url",
+             server.http_url, *steps, "--json"],
+            cwd=ROOT, env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finish(caller: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
+        out, err = caller.communicate(timeout=180)
+        assert caller.returncode is not None
+        return subprocess.CompletedProcess(caller.args, caller.returncode, out, err)
+
+    softphone = call("--language", "en-US", "--say", "I lost my card")
     agi = asyncio.run(run_call(
         "127.0.0.1", server.agi_port, script_actions=CallerScript.of("1", "3"), callerid=CALLER,
         sounds_root=server.data_dir / "var" / "sounds", mixmonitor=True, idle_timeout=60))
-    out, err = softphone.communicate(timeout=180)
-    assert softphone.returncode is not None
-    return Calls(subprocess.CompletedProcess(softphone.args, softphone.returncode, out, err), agi)
+    english = finish(softphone)
+    # then the Mandarin caller (two decoders by default: the English ones are done)
+    mandarin = finish(call("--language", "zh-CN", "--say-file", str(said)))
+    return Calls(english, agi, mandarin)
 
 
 def apologies() -> set[str]:
@@ -152,6 +179,21 @@ def test_a_softphone_caller_is_understood_and_served(server: Server, calls: Call
     assert said and "card" in said[0]["text"].lower()
     row, events = stored(server, report["call_id"])
     assert row["error_code"] is None and row["transport"] == "webrtc"
+    intents = [e["data"]["intent"] for e in events if e["kind"] == "intent"]
+    assert intents[:1] == ["card_lost"], intents
+    assert not [e for e in events if e["kind"] in ("error", "alert")], events
+
+
+def test_a_mandarin_softphone_caller_is_understood_and_served(server: Server,
+                                                              calls: Calls) -> None:
+    """Mandarin is voice-first by default: 我的卡丢了, said once, reaches the card team."""
+    report = calls.mandarin_report
+    assert report["error"] is None and report["outcome"] != "failed", report
+    assert (report["outcome"], report["queue"]) == ("queued", "card_services"), report
+    said = [h for h in report["heard"] if h.get("mode") == "speech" and h.get("text")]
+    assert said and "卡" in said[0]["text"], report["heard"]
+    row, events = stored(server, report["call_id"])
+    assert row["language"] == "zh-CN" and row["error_code"] is None
     intents = [e["data"]["intent"] for e in events if e["kind"] == "intent"]
     assert intents[:1] == ["card_lost"], intents
     assert not [e for e in events if e["kind"] in ("error", "alert")], events

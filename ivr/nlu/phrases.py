@@ -1,7 +1,8 @@
 """The plain :class:`~ivr.nlu.api.Understander`: a question's phrases, no model.
 
-A choice wins when one of its phrases appears in the transcript (or most of its words do);
-"one" / "press one" picks the keypad option 1.
+A choice wins when one of its phrases appears in the transcript (or most of its words do;
+in Chinese, or its pinyin does: recognisers write homophones); "one" / "press one" picks the
+keypad option 1.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class PhraseMatcher:
                     continue
                 if (p.replace(" ", "") in compact) if cjk else (f" {p} " in f" {said} "):
                     score = 1.0
+                elif cjk and _sounds_in(p, said):
+                    score = 0.9  # a homophone the recogniser wrote: 事 for 是, 鱼额 for 余额
                 else:
                     score = _overlap(p.split(), said.split()) * 0.9
                 # Ties go to the longer phrase: "不是" (no) must beat "是" (yes) inside it.
@@ -51,6 +54,17 @@ class PhraseMatcher:
             if digits and digits in keys:
                 best = Match(keys[digits], 0.9)
         return best
+
+
+def _sounds_in(phrase: str, said: str) -> bool:
+    """The phrase's toneless pinyin appears, syllable for syllable, in what was said."""
+    from ivr.nlu.text import has_cjk, pinyin_syllables
+
+    if not has_cjk(phrase):
+        return False
+    want = pinyin_syllables(phrase.replace(" ", ""))
+    got = pinyin_syllables(said.replace(" ", ""))
+    return any(got[i:i + len(want)] == want for i in range(len(got) - len(want) + 1))
 
 
 def _overlap(wanted: list[str], said: list[str]) -> float:

@@ -59,6 +59,54 @@ def _grams(text: str) -> list[str]:
     return out
 
 
+_FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^sh"), "s"),
+          (re.compile(r"^n(?=[^g]|$)"), "l"), (re.compile(r"^r"), "l"), (re.compile(r"^f"), "h"),
+          (re.compile(r"ing$"), "in"), (re.compile(r"eng$"), "en"), (re.compile(r"ang$"), "an"))
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """A toneless pinyin syllable with the distinctions recognisers (and many southern
+    speakers) blur merged: zh/z, ch/c, sh/s, n/l/r, f/h, -ing/-in, -eng/-en, -ang/-an."""
+    for pattern, repl in _FUZZY:
+        syllable = pattern.sub(repl, syllable)
+    return syllable
+
+
+def pinyin_syllables(text: str) -> list[str]:
+    """Toneless pinyin of the hanzi in a cleaned text (``余额`` → ``yu e``); other words
+    are kept as they are."""
+    from pypinyin import Style, lazy_pinyin
+
+    out: list[str] = []
+    for token in text.split():
+        if has_cjk(token):
+            out += [s for s in lazy_pinyin(token, style=Style.NORMAL, errors="ignore") if s]
+        else:
+            out.append(token)
+    return out
+
+
+def pinyin_vector(text: str, dim: int = NGRAM_DIM) -> np.ndarray:
+    """Hashed, log-scaled, L2-normalised pinyin 1-3 grams, exact and fuzzy: homophones the
+    recogniser writes with other characters (余额 → 鱼额, 投诉 → 投数) share these features.
+    Text without hanzi has none (a zero vector)."""
+    vec = np.zeros(dim, dtype=np.float32)
+    cleaned = clean(text)
+    if not has_cjk(cleaned):
+        return vec
+    exact = pinyin_syllables(cleaned)
+    fuzzy = [fuzzy_syllable(s) for s in exact]
+    grams = []
+    for tag, seq in (("p", exact), ("f", fuzzy)):
+        for n in (1, 2, 3):
+            grams += [f"{tag}{n}:" + "_".join(seq[i:i + n]) for i in range(len(seq) - n + 1)]
+    for gram in grams:
+        vec[zlib.crc32(gram.encode()) % dim] += 1.0
+    np.log1p(vec, out=vec)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
+
+
 def ngram_vector(text: str, dim: int = NGRAM_DIM) -> np.ndarray:
     """Hashed, log-scaled, L2-normalised counts of word 1-2 grams and character n-grams
     (3-5 for Latin text, 1-3 for Chinese)."""

@@ -25,7 +25,7 @@ from ivr.nlu.metrics import report
 from ivr.nlu.text import NGRAM_DIM
 
 Progress = Callable[[str, int, int], None]
-FEATURES = {"en-US": ["minilm", "ngrams"], "zh-CN": ["ngrams"]}
+FEATURES = {"en-US": ["minilm", "ngrams"], "zh-CN": ["ngrams", "pinyin"]}
 CONFIRM_PRECISION = 0.98
 """Above the confirm band an accepted intent must be right this often on validation."""
 MIN_REJECTION = 0.9

@@ -145,6 +145,13 @@ async def test_english_on_the_mandarin_menu_is_asked_again_then_the_keypad(world
     assert any(t.startswith("抱歉") for t in call.texts)  # the polite apology, in Mandarin
 
 
+async def test_a_homophone_from_the_recogniser_still_finds_the_balance(world: World) -> None:
+    """余额 heard as 鱼饿 (same sounds, other characters): pinyin features still match."""
+    outcome, call, events = await world.walk(["2"], ["查一下鱼饿"],
+                                             caller="+8613800138000")
+    assert events.of("intent")[0]["intent"] == "balance"
+
+
 async def test_fraud_and_complaints_go_to_their_queues(world: World) -> None:
     outcome, _, _ = await world.walk(["1", "6"], ["someone used my card without permission"])
     assert outcome == Outcome("queued", "fraud_desk", 8)
