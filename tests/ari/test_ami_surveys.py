@@ -1,4 +1,4 @@
-"""Survey texts for transferred callers at AMI ``AgentComplete`` (FastAGI caller, fake AMI)."""
+"""Survey texts for transferred callers at AMI ``AgentComplete`` (FastAGI and ARI callers, fake AMI)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from ivr.store.models import OtpOutboxRow
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.ami_peer import FakeAmi, agent_complete
+from ivr.testing.ari_peer import FakeAsterisk
 from ivr.testing.server import server_settings
 
-from .conftest import until
+from .conftest import ari_settings, press_when_armed, until
 
 PLAN = """\
 id: queues
@@ -35,8 +36,9 @@ nodes:
 
 async def _texts(app: Hotline) -> list[str]:
     async with app.engine.connect() as conn:
-        return list((await conn.execute(sa.select(OtpOutboxRow.body).order_by(
-            OtpOutboxRow.id))).scalars())
+        bodies = (await conn.execute(sa.select(OtpOutboxRow.body).order_by(
+            OtpOutboxRow.id))).scalars()
+        return [str(body) for body in bodies]
 
 
 async def _call_agent(app: Hotline, uniqueid: str, caller: str) -> None:
@@ -87,3 +89,29 @@ def test_without_ami_the_text_goes_at_transfer(tmp_path: Path, sounds_dir: Path,
                                                dialplan_dir: Path) -> None:
     app = Hotline(server_settings(tmp_path, sounds_dir, dialplan_dir))
     assert app.ami is None and app.surveys is not None and app.surveys.when == "transfer"
+
+
+async def test_an_ari_caller_is_texted_at_agent_complete_of_its_channel(
+        tmp_path: Path, sounds_dir: Path, asterisk: FakeAsterisk) -> None:
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "queues.yaml").write_text(PLAN, encoding="utf-8")
+    async with FakeAmi() as ami:
+        app = Hotline(ari_settings(tmp_path, sounds_dir, plans, asterisk.url, ami={
+            "host": "127.0.0.1", "port": ami.port, "secret": ami.secret}))
+        async with app.running():
+            await asterisk.wait_connected()
+            await until(lambda: app.status()["ami"]["connected"])
+            caller = await asterisk.call("+15550101234", args=("8005550100", "queues"))
+            await caller.wait_media()
+            await press_when_armed(app, caller, "1")
+            await caller.wait_gone()
+            assert caller.channel.variables["IVR_QUEUE"] == "customer_service"
+            assert await app.writer.wait_idle(5)
+            assert app.surveys is not None and app.surveys.waiting == 1
+            assert await _texts(app) == []
+            # The ARI channel id is Asterisk's Uniqueid of the caller's channel.
+            await ami.emit(agent_complete(caller.channel.id, caller.channel.id,
+                                          "customer_service"), "agent")
+            await until(lambda: app.surveys is not None and app.surveys.sent == 1)
+            assert len(await _texts(app)) == 1
