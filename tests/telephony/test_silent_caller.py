@@ -69,8 +69,8 @@ async def silent_call(app: Hotline, channel_language: str, *keys: str,
 
 @pytest.mark.parametrize(("channel_language", "keys", "menu_starts"), [
     ("en", (), "Tell me in a few words how I can help"),  # en-US, by voice or keys
-    ("zh", (), "付款状态按1"),  # a Mandarin line: zh-CN, keys only
-    ("en", ("2",), "付款状态按1"),  # chose Mandarin, then silent
+    ("zh", (), "请直接说您要办的业务"),  # a Mandarin line: zh-CN, by voice or keys
+    ("en", ("2",), "请直接说您要办的业务"),  # chose Mandarin, then silent
 ], ids=["en-US", "zh-CN-line", "zh-CN-chosen"])
 async def test_a_silent_caller_reaches_an_agent_within_45_seconds(
         hotline: Hotline, channel_language: str, keys: tuple[str, ...], menu_starts: str,
