@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.frames import AudioClip
+from ivr.commands.progress import stage_bars
 from ivr.config import Settings
 from ivr.emotion import prosody
 from ivr.emotion.model import MODEL_DIR, DistressModel, ModelMissing
@@ -46,25 +47,13 @@ def cmd_score(settings: Settings, args: argparse.Namespace, out: Any) -> int:
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace, out: Any) -> int:
-    from rich.console import Console as RichConsole
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ivr.emotion import dataset, model
 
     examples = dataset.load(args.data, args.intent_data)
     if not examples:
         out.say(f"no training data in {args.data}")
         return 2
-    bar = Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=RichConsole(stderr=True))
-    tasks: dict[str, Any] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    with bar:
+    with stage_bars() as progress:
         summary = model.train(examples, args.out, progress)
     out.result(summary, f"trained distress model {summary['version']} in "
                f"{summary['training_seconds']:.0f} s → {args.out}/model.json; dev folds: "

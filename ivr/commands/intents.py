@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ivr.commands.progress import stage_bars
 from ivr.config import Settings
 from ivr.nlu.errors import NluError
 
@@ -34,24 +35,12 @@ def register(sub: Any, add_command: Any) -> None:
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace, out: Console) -> int:
-    from rich.console import Console as RichConsole
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ivr.nlu.train import TrainOptions, train
 
     opts = TrainOptions(args.data, args.out, seed=args.seed)
     if args.epochs:
         opts = TrainOptions(args.data, args.out, seed=args.seed, epochs=args.epochs)
-    bar = Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=RichConsole(stderr=True))
-    tasks: dict[str, Any] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    with bar:
+    with stage_bars() as progress:
         folder = train(opts, progress)
     report = json.loads((folder / "eval.json").read_text(encoding="utf-8"))
     summary = {"model": str(folder), "current": str(args.out / "current"),
