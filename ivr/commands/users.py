@@ -111,7 +111,7 @@ def _setter(action: str) -> Callable[[Any, argparse.Namespace, Any], int]:
 
 def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add ``ivr users ...`` to the command line."""
-    users = sub.add_parser("users", help="web users: admin, supervisor, auditor")
+    users = sub.add_parser("users", help="web users: admin, supervisor, auditor, reviewer")
     us = users.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = add_command(us, "add", cmd_add, "add a web user (asks for the password)")
     add.add_argument("name", metavar="NAME")
