@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -96,6 +97,18 @@ MAX_PRIORITY = 10
 def clamp_priority(priority: int) -> int:
     """``priority`` within 0..:data:`MAX_PRIORITY`."""
     return max(0, min(MAX_PRIORITY, priority))
+
+
+async def wait_ended(ended: Iterable[asyncio.Event], timeout: float) -> None:
+    """Wait up to ``timeout`` seconds for every call's ``ended`` event (a drain); the caller
+    then ends whatever is still running."""
+    waits = [asyncio.ensure_future(event.wait()) for event in ended]
+    if not waits:
+        return
+    _done, pending = await asyncio.wait(waits, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*waits, return_exceptions=True)
 
 
 @dataclass(frozen=True, slots=True)

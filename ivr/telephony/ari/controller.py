@@ -39,7 +39,7 @@ from ivr.telephony.ari.client import AriClient, AriError
 from ivr.telephony.ari.media import RtpEndpoint, open_endpoint
 from ivr.telephony.ari.rtp import RtpSender
 from ivr.telephony.ari.settings import AriSettings
-from ivr.telephony.call import Call, CallHandler, CallInfo
+from ivr.telephony.call import Call, CallHandler, CallInfo, wait_ended
 from ivr.telephony.webrtc.call import PromptLoader
 from ivr.telephony.webrtc.tasks import CallTasks
 
@@ -431,12 +431,7 @@ class AriController:
     async def drain(self, timeout: float) -> int:
         """Take no new calls; wait up to ``timeout`` for calls in progress, then end them."""
         sessions = list(self.sessions.values())
-        if sessions:
-            waits = [asyncio.ensure_future(s.ended.wait()) for s in sessions]
-            _done, pending = await asyncio.wait(waits, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        await wait_ended((s.ended for s in sessions), timeout)
         left = [s for s in sessions if not s.ended.is_set()]
         for session in left:
             session.call.caller_gone("server stopping")

@@ -28,7 +28,7 @@ from ivr.audio.wav import resample
 from ivr.errors import CallHangup, IvrError, PromptError
 from ivr.events import EventKind
 from ivr.logs import CALL_ID
-from ivr.telephony.call import CallHandler, CallInfo, Prompt
+from ivr.telephony.call import CallHandler, CallInfo, Prompt, wait_ended
 from ivr.telephony.prompt_files import read_wav
 from ivr.telephony.webrtc.call import WebRtcCall
 from ivr.telephony.webrtc.events import caller_event
@@ -164,12 +164,7 @@ class WebRtcGateway:
     async def drain(self, timeout: float) -> int:
         """Refuse new offers; wait up to ``timeout`` for calls in progress, then end them."""
         sessions = list(self.sessions.values())
-        if sessions:
-            waits = [asyncio.ensure_future(s.ended.wait()) for s in sessions]
-            _done, pending = await asyncio.wait(waits, timeout=timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+        await wait_ended((s.ended for s in sessions), timeout)
         left = sum(1 for s in sessions if not s.ended.is_set())
         self._stop.set()
         return left
