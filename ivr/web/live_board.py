@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ivr.events import EventKind
@@ -37,6 +37,13 @@ class LiveCall:
     distress: float | None = None
     escalated: bool = False
 
+    def as_dict(self) -> dict[str, Any]:
+        """The row as the page gets it (what ``dataclasses.asdict`` gives, without its deep
+        copy: every field is a plain value)."""
+        return {"id": self.id, "transport": self.transport, "caller": self.caller,
+                "language": self.language, "dialplan": self.dialplan, "started": self.started,
+                "node": self.node, "distress": self.distress, "escalated": self.escalated}
+
 
 class Watcher:
     """One open live page: a bounded queue of changes."""
@@ -56,7 +63,7 @@ class LiveBoard:
         self.closed = False
 
     def snapshot(self) -> list[dict[str, Any]]:
-        return [asdict(c) for c in sorted(self.calls.values(), key=lambda c: c.started)]
+        return [c.as_dict() for c in sorted(self.calls.values(), key=lambda c: c.started)]
 
     def watch(self) -> Watcher | None:
         """A new watcher (None when too many pages are open or the server is stopping)."""
@@ -85,7 +92,9 @@ class LiveBoard:
             watcher.queue.put_nowait(None)
 
     def _publish(self, change: str, call: LiveCall, **extra: Any) -> None:
-        message = {"type": change, "call": asdict(call), "at": time.time(), **extra}
+        if not self._watchers:  # nobody watching (the usual case): nothing to build
+            return
+        message = {"type": change, "call": call.as_dict(), "at": time.time(), **extra}
         for watcher in list(self._watchers):
             try:
                 watcher.queue.put_nowait(message)

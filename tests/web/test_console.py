@@ -62,6 +62,17 @@ async def test_analytics_json_has_exactly_the_issue_keys(server: WebServer) -> N
                 assert (await resp.json())["error"]["code"] == "web-bad-query"
 
 
+def test_a_live_row_carries_every_field_of_the_call() -> None:
+    import dataclasses
+
+    from ivr.web.live_board import LiveCall
+
+    call = LiveCall(id="c1", transport="agi", caller="***4567", language="zh-CN",
+                    dialplan="hotline", started=1.5, node="main_menu", distress=0.4,
+                    escalated=True)
+    assert call.as_dict() == dataclasses.asdict(call)
+
+
 async def test_the_live_stream_shows_a_call_start_change_and_end(server: WebServer) -> None:
     board = server.console.board
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
