@@ -33,6 +33,9 @@ _LOG = logging.getLogger(__name__)
 logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
 
 
+_INSERT_OUTBOX = insert(OtpOutboxRow.metadata.tables["otp_outbox"])
+
+
 class NotifyError(IvrError):
     """A code could not be delivered."""
 
@@ -72,12 +75,32 @@ async def _outbox(engine: AsyncEngine, message: OtpMessage, *, body: str | None,
         raise NotifyError("notify-outbox", f"cannot write the outbox: {type(err).__name__}") from err
 
 
+async def _outbox_many(engine: AsyncEngine, messages: list[OtpMessage], *, sink: str,
+                       status: str, with_body: bool) -> None:
+    """:func:`_outbox` for several messages, in one transaction."""
+    rows = [{"at": m.at, "customer_id": m.customer_id, "phone": m.phone,
+             "body": m.body if with_body else None, "sink": sink, "status": status,
+             "expires_at": m.expires_at, "otp_id": m.otp_id} for m in messages]
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(_INSERT_OUTBOX, rows)
+    except (SQLAlchemyError, OSError) as err:
+        # OSError: asyncpg's connect raises it bare while PostgreSQL restarts.
+        raise NotifyError("notify-outbox", f"cannot write the outbox: {type(err).__name__}") from err
+
+
 class EmbeddedNotifier:
-    """Outbox table plus a private log file; what ``ivr otp outbox`` shows."""
+    """Outbox table plus a private log file; what ``ivr otp outbox`` shows.
+
+    Messages sent at the same time are written together: one transaction for their outbox
+    rows and one append for their log lines (a group commit). Each ``send`` still returns
+    only once its own message is stored, or raises for it."""
 
     def __init__(self, engine: AsyncEngine, log_path: Path) -> None:
         self._engine = engine
         self.log_path = log_path
+        self._waiting: list[tuple[OtpMessage, str, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
 
     def _append(self, line: str) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,16 +112,38 @@ class EmbeddedNotifier:
             os.close(fd)
 
     async def send(self, message: OtpMessage) -> None:
-        await _outbox(self._engine, message, body=message.body, sink="embedded", status="sent")
         line = json.dumps({"at": message.at.isoformat(), "to": message.phone,
                            "customer": message.customer_id, "body": message.body})
-        try:
-            await asyncio.to_thread(self._append, line)
-        except OSError as err:
-            raise NotifyError("notify-log-file", f"cannot append to {self.log_path}: "
-                              f"{err.strerror}") from err
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, line, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_waiting())
+        await asyncio.shield(done)  # a sender gone does not cut the others' write short
         _LOG.info("one-time code queued for customer %s at %s", message.customer_id,
                   mask_phone(message.phone))
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await _outbox_many(self._engine, [m for m, _l, _d in batch], sink="embedded",
+                                   status="sent", with_body=True)
+                try:
+                    await asyncio.to_thread(self._append, "\n".join(line for _m, line, _d in batch))
+                except OSError as err:
+                    raise NotifyError("notify-log-file", f"cannot append to {self.log_path}: "
+                                      f"{err.strerror}") from err
+            except BaseException as err:
+                for _m, _l, done in batch:
+                    if not done.done():
+                        done.set_exception(err if isinstance(err, Exception) else NotifyError(
+                            "notify-stopped", "the server stopped before the message was sent"))
+                if not isinstance(err, Exception):
+                    raise
+            else:
+                for _m, _l, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
 
 class HttpSmsNotifier:

@@ -35,12 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.events import EventKind
 from ivr.security.masking import mask_phone
-from ivr.security.notifier import Notifier, NotifyError, OtpMessage
+from ivr.security.notifier import EmbeddedNotifier, Notifier, NotifyError, OtpMessage
 from ivr.store.models import SurveyRow
 
 _LOG = logging.getLogger(__name__)
 _PHONE = re.compile(r"^\+?[0-9]{7,15}$")
 PENDING_KEPT = 10_000
+SEND_BATCH = 200
+"""Invitations sent together at most (see :meth:`SurveyInviter.run`)."""
+_INSERT_SURVEY = insert(SurveyRow.metadata.tables["surveys"])
 TEXTS = {
     "en-US": "Acme Pay: thank you for calling. How did we do? One question: {url} "
              "(valid {hours} h, once).",
@@ -184,7 +187,11 @@ class SurveyInviter:
 
     # Sending ----------------------------------------------------------------------
     async def run(self) -> None:
-        """Send invitations as they come, and overdue waiting ones (cancel to stop)."""
+        """Send invitations as they come, and overdue waiting ones (cancel to stop). The
+        invitations queued meanwhile go together (up to :data:`SEND_BATCH`): their survey
+        rows in one transaction, their texts as one outbox write (see
+        :class:`~ivr.security.notifier.EmbeddedNotifier`), so at hundreds of transfers a
+        second the links keep up with the calls."""
         sweep = min(60.0, self.agent_wait_seconds / 4)
         try:
             while True:
@@ -194,11 +201,14 @@ class SurveyInviter:
                         invitation = await self._queue.get()
                 except TimeoutError:
                     continue
+                batch = [invitation]
+                while len(batch) < SEND_BATCH and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
                 try:
-                    await self.invite(invitation)
+                    await self.invite_many(batch)
                 except Exception:  # one caller's link must never end the task (the server)
-                    _LOG.exception("survey-internal: no survey link for call %s",
-                                   invitation.call_id)
+                    _LOG.exception("survey-internal: no survey link for call(s) %s",
+                                   ", ".join(i.call_id for i in batch))
         finally:
             left = len(self._waiting) + self._queue.qsize()
             if left:
@@ -207,27 +217,66 @@ class SurveyInviter:
     async def invite(self, invitation: Invitation) -> str | None:
         """Store a token for the call and text the link; the token, or None when it could
         not be stored or sent (logged: the call itself is long over or with an agent)."""
-        if self._call_written is not None and not await self._call_written(invitation.call_id):
-            _LOG.warning("survey-not-sent: call %s has no stored row", invitation.call_id)
-            return None
-        token = secrets.token_urlsafe(24)
-        now = datetime.now(UTC)
-        expires = now + timedelta(hours=self.hours)
-        language = invitation.language if invitation.language in TEXTS else "en-US"
+        return (await self.invite_many([invitation]))[0]
+
+    async def invite_many(self, invitations: list[Invitation]) -> list[str | None]:
+        """:meth:`invite` for each, the survey rows in one transaction (one by one when it
+        fails, so one refused row costs only its own link); one failing text never stops
+        another."""
+        ready: list[tuple[Invitation, str, dict[str, Any]]] = []
+        for invitation in invitations:
+            if self._call_written is not None and not await self._call_written(
+                    invitation.call_id):
+                _LOG.warning("survey-not-sent: call %s has no stored row", invitation.call_id)
+                continue
+            token = secrets.token_urlsafe(24)
+            now = datetime.now(UTC)
+            language = invitation.language if invitation.language in TEXTS else "en-US"
+            ready.append((invitation, token, {
+                "call_id": invitation.call_id, "channel": "text", "token_hash": token_hash(token),
+                "language": language, "scale": 5, "created_at": now,
+                "expires_at": now + timedelta(hours=self.hours)}))
+        stored = await self._store(ready)
+        sends = [self._send(invitation, token, row) for invitation, token, row in stored]
+        if not isinstance(self._notifier, EmbeddedNotifier):
+            results = [await send for send in sends]  # a gateway: one request at a time
+        else:  # the outbox writes them together
+            results = list(await asyncio.gather(*sends))
+        sent = {invitation.call_id: token for (invitation, _t, _r), token
+                in zip(stored, results, strict=True) if token is not None}
+        return [sent.get(invitation.call_id) for invitation in invitations]
+
+    async def _store(self, ready: list[tuple[Invitation, str, dict[str, Any]]]
+                     ) -> list[tuple[Invitation, str, dict[str, Any]]]:
+        """Insert the survey rows; the ones stored."""
+        if not ready:
+            return []
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(SurveyRow).values(
-                    call_id=invitation.call_id, channel="text", token_hash=token_hash(token),
-                    language=language, scale=5, created_at=now, expires_at=expires))
-            body = TEXTS[language].format(url=f"{self.base_url}/s/{token}",
-                                          hours=f"{self.hours:g}")
-            await self._notifier.send(OtpMessage("", invitation.phone, body, expires, None, now))
-        except (SQLAlchemyError, OSError, NotifyError) as err:
+                await conn.execute(_INSERT_SURVEY, [row for _i, _t, row in ready])
+            return ready
+        except (SQLAlchemyError, OSError) as err:
             # OSError: asyncpg's connect raises it bare while PostgreSQL restarts; letting it
             # out would end this task and with it the whole server.
+            if len(ready) > 1:
+                return [one for item in ready for one in await self._store([item])]
+            _LOG.warning("survey-store: no survey link for call %s (%s)", ready[0][0].call_id,
+                         type(err).__name__)
+            return []
+
+    async def _send(self, invitation: Invitation, token: str, row: dict[str, Any]) -> str | None:
+        body = TEXTS[row["language"]].format(url=f"{self.base_url}/s/{token}",
+                                             hours=f"{self.hours:g}")
+        try:
+            await self._notifier.send(OtpMessage("", invitation.phone, body, row["expires_at"],
+                                                 None, row["created_at"]))
+        except (SQLAlchemyError, OSError, NotifyError) as err:
             code = err.code if isinstance(err, NotifyError) else "survey-store"
             _LOG.warning("%s: no survey link for call %s (%s)", code, invitation.call_id,
                          type(err).__name__)
+            return None
+        except Exception:  # one caller's link must never cost another theirs
+            _LOG.exception("survey-internal: no survey link for call %s", invitation.call_id)
             return None
         self.sent += 1
         _LOG.info("survey link sent for call %s to %s", invitation.call_id,
