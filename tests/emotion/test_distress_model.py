@@ -4,6 +4,7 @@ both languages, bad input, and a scorer that fails or hangs never holding up the
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from ivr.audio.frames import AudioClip
 from ivr.emotion import dataset, tracker
 from ivr.emotion.evalset import CALM, speak
-from ivr.emotion.model import DistressModel, ModelMissing
+from ivr.emotion.model import CUE_NAMES, DistressModel, Featurizer, ModelMissing, cue_vector
 from ivr.emotion.policy import DEFAULT_POLICY, decide
 from ivr.emotion.scorer import LOW_CONFIDENCE, TrainedScorer
 from ivr.emotion.types import NO_EVIDENCE, TurnInput
@@ -118,6 +119,35 @@ def test_bad_audio_gets_a_low_confidence_score(scorer: TrainedScorer) -> None:
         d = scorer.score(TurnInput("en-US", None, clip))
         assert d.confidence <= LOW_CONFIDENCE + 0.01 or d.score < DEFAULT_POLICY.above
         assert not decide(DEFAULT_POLICY, [d])
+
+
+def test_a_model_built_for_another_feature_layout_asks_to_be_rebuilt(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text('{"format": 1, "version": "old", "heads": {}}')
+    with pytest.raises(ModelMissing, match="ivr emotion train"):
+        DistressModel.load(tmp_path)
+
+
+def test_negated_worry_counts_as_calm_framing_not_as_affect() -> None:
+    calm, affect = len(CUE_NAMES), len(CUE_NAMES) + 1
+    worried = cue_vector("我很慌，怕钱没了", "zh-CN")
+    unworried = cue_vector("我不慌，也不怕，慢慢查", "zh-CN")
+    assert worried[affect] == 2 and unworried[affect] == 0
+    assert unworried[calm] > worried[calm]
+
+
+def test_the_chinese_words_the_model_reads_do_not_depend_on_what_else_ran() -> None:
+    """The speech module teaches jieba's shared dictionary its own words; the distress model
+    segments with its own tokenizer, so a turn scores the same before and after a prompt."""
+    import jieba
+
+    from ivr.speech.pinyin import _segmenter
+
+    featurizer = Featurizer()
+    before = featurizer.word_vector("重拨一下吧")
+    _segmenter()
+    assert "重拨" in jieba.lcut("重拨一下吧", HMM=False)  # the shared one learnt the word
+    assert "重拨" not in featurizer.segmenter().lcut("重拨一下吧", HMM=False)
+    assert np.array_equal(before, featurizer.word_vector("重拨一下吧"))
 
 
 def test_a_broken_model_gives_no_evidence_not_an_exception() -> None:
