@@ -1,10 +1,19 @@
 """WhisperRecognizer: faster-whisper (CTranslate2) with local weights; offline English.
 
-Whisper decodes whole utterances: its encoder always looks at a 30 s window, so tiny.en
-costs about the same ~0.4 s of CPU whatever the utterance length. To keep the end of speech
-→ final text latency low, a stream starts decoding when the caller *pauses*
-(:meth:`WhisperStream.flush`) while the endpointer still waits for the trailing silence to
-confirm the end of the turn; if no new audio arrives, that decode is the final result.
+Whisper decodes whole utterances, and faster-whisper pads every input to Whisper's 30 s
+window, so a two-second turn costs as much as a 30 s one. A caller's turn is short: below
+:data:`SHORT_SECONDS` the recogniser builds the log-Mel features itself, pads them to
+``max(MIN_WINDOW, length + TAIL)`` seconds and runs the CTranslate2 model directly: beam
+search, the question's phrases as decoder prompt and for rescoring the beam, Whisper's
+no-speech rule. The decoder predicts timestamps (dropped from the text): without them it
+tends to repeat the turn until the window ends. On this machine a two-second English turn
+went from about 0.8 s to 0.2 s of CPU, and WER on espeak-ng voices from 33 % to 24 %.
+Longer audio, and word timestamps, go through faster-whisper's own windows.
+
+To keep the end of speech → final text latency low, a stream starts decoding when the caller
+*pauses* (:meth:`WhisperStream.flush`) while the endpointer still waits for the trailing
+silence to confirm the end of the turn; if no new audio arrives, that decode is the final
+result.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import importlib.util
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -43,6 +53,22 @@ logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one INFO line p
 WHISPER_RATE = 16000
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
+MIN_WINDOW = 10.0
+"""Shortest window (seconds) the encoder sees; shorter windows make Whisper hallucinate."""
+TAIL = 1.0
+"""Silence (seconds) after the audio, so the last syllable is not cut."""
+SHORT_SECONDS = 8.0
+"""Shorter audio is decoded in one short window."""
+NO_SPEECH = 0.6
+"""Above this no-speech probability with a low average log-probability: nothing was said."""
+BEAM = 3
+"""Short windows: beam width (English on the bench: WER 28.7 % greedy, 24.2 % at 3, at about
+the same cost: the encoder dominates)."""
+PHRASE_WEIGHT = 0.2
+"""Per phrase of the question a hypothesis contains, in average log-probability units."""
+MAX_WORDS, WORDS_PER_SECOND = 3, 5.0
+"""More words than ``MAX_WORDS + WORDS_PER_SECOND × seconds`` is no speech but a loop."""
+_WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]")
 
 
 def packaged_model_path() -> Path | None:
@@ -176,6 +202,34 @@ class WhisperRecognizer:
         self._language = language
         self._word_timestamps = word_timestamps
         self._max_seconds = max_seconds
+        self._tokenizer: Any = None
+        self._suppress: list[int] = []
+        self._tok_lock = threading.Lock()
+
+    def _tokens(self) -> Any:
+        """faster-whisper's tokenizer for this model and language, and the tokens never to
+        emit (its ``suppress_tokens=[-1]`` list), made once."""
+        with self._tok_lock:
+            if self._tokenizer is None:
+                from faster_whisper.tokenizer import Tokenizer
+
+                multilingual = bool(self._model.model.is_multilingual)
+                tok = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe",
+                                language=self._language if multilingual else None)
+                self._suppress = sorted({*tok.non_speech_tokens, tok.transcribe, tok.translate,
+                                         tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech})
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def _window(self, audio: np.ndarray, seconds: float) -> Any:
+        """The log-Mel features of ``audio`` padded to ``max(MIN_WINDOW, seconds + TAIL)``
+        seconds, as the CTranslate2 encoder takes them."""
+        import ctranslate2
+
+        target = int(max(MIN_WINDOW, seconds + TAIL) * WHISPER_RATE)
+        padded = np.pad(audio, (0, max(0, target - len(audio))))
+        features = self._model.feature_extractor(padded, padding=0)[:, :target // 160]
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
 
     def stream(self, *, rate: int, phrases: Sequence[str] = ()) -> WhisperStream:
         return WhisperStream(self, rate, tuple(phrases))
@@ -192,16 +246,19 @@ class WhisperRecognizer:
         seconds = len(audio) / WHISPER_RATE
         if seconds < 0.1:
             return Transcript("", 0.0, engine=self.name, audio_seconds=seconds)
+        if seconds < SHORT_SECONDS and not self._word_timestamps:
+            short = self._decode_short(audio, seconds, phrases)
+            if short is not None:
+                return short
         prompt = ", ".join(phrases) if phrases else None
         segments, _info = self._model.transcribe(
             audio, language=self._language, beam_size=1, temperature=0.0,
             condition_on_previous_text=False, vad_filter=False, initial_prompt=prompt,
             word_timestamps=self._word_timestamps,
-            # Without timestamps tiny.en stops after the first sentence of long audio.
-            without_timestamps=not self._word_timestamps and seconds < 8)
+            without_timestamps=False)
         texts, logprobs, weights, words = [], [], [], []
         for seg in segments:
-            if seg.no_speech_prob > 0.6 and seg.avg_logprob < -1.0:
+            if seg.no_speech_prob > NO_SPEECH and seg.avg_logprob < -1.0:
                 continue  # whisper's own "nothing was said" rule
             texts.append(seg.text.strip())
             weight = max(1, len(seg.text))
@@ -213,6 +270,49 @@ class WhisperRecognizer:
         confidence = math.exp(sum(logprobs) / sum(weights)) if weights else 0.0
         return Transcript(text, round(min(1.0, confidence), 3) if text else 0.0,
                           words=tuple(words), engine=self.name, audio_seconds=seconds)
+
+    def _decode_short(self, audio: np.ndarray, seconds: float,
+                      phrases: tuple[str, ...]) -> Transcript | None:
+        """One short window, beam search, temperature 0. Timestamp tokens are predicted
+        (that ends the text where the speech ends) and then dropped. Among the beam's
+        hypotheses, each of ``phrases`` a hypothesis contains adds :data:`PHRASE_WEIGHT` to
+        its score: rescoring against the question's vocabulary. A hypothesis with more words
+        than anyone says in ``seconds`` is the decoder repeating itself ("16, 16, 16, …" for
+        "sixteen"); with no other hypothesis, None: the caller decodes the 30 s way."""
+        tok = self._tokens()
+        tokens: list[int] = []
+        if phrases:
+            tokens = [tok.sot_prev, *tok.encode(" " + ", ".join(phrases))[-223:]]
+        tokens += list(tok.sot_sequence)
+        result = self._model.model.generate(
+            self._window(audio, seconds), [tokens], beam_size=BEAM, num_hypotheses=BEAM,
+            max_length=int(30 + 12 * seconds), return_scores=True, return_no_speech_prob=True,
+            suppress_blank=True, suppress_tokens=self._suppress)[0]
+        texts = [tok.decode([t for t in ids if t < tok.eot]).strip()
+                 for ids in result.sequences_ids]
+        wanted = [_words(p) for p in phrases]
+        plausible = [i for i, text in enumerate(texts)
+                     if len(_words(text)) <= MAX_WORDS + WORDS_PER_SECOND * seconds]
+        if not plausible:
+            return None
+        best = max(plausible, key=lambda i: result.scores[i] + PHRASE_WEIGHT
+                   * sum(1 for w in wanted if w and _contains(_words(texts[i]), w)))
+        text = texts[best]
+        ids = [t for t in result.sequences_ids[best] if t < tok.eot]
+        avg_logprob = result.scores[best] * len(ids) / (len(ids) + 1) if ids else -10.0
+        if not text or (result.no_speech_prob > NO_SPEECH and avg_logprob < -1.0):
+            return Transcript("", 0.0, engine=self.name, audio_seconds=seconds)
+        confidence = round(min(1.0, math.exp(avg_logprob)), 3)
+        return Transcript(text, confidence, engine=self.name, audio_seconds=seconds)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
 
 
 class WhisperStream:

@@ -2,7 +2,7 @@
 
 faster-whisper pads every input to Whisper's 30 s window, so a one-second turn costs the
 same ~1.5 CPU-seconds as a 30 s one. A caller's turn is short, so this recogniser builds the
-log-Mel features itself, pads them to ``max(MIN_WINDOW, length + TAIL)`` seconds and calls
+log-Mel features itself, pads them to a short window (:mod:`ivr.speech.whisper`) and calls
 the CTranslate2 model directly (about a third of the CPU, same accuracy on the bench set).
 Longer audio (the command line) goes through faster-whisper's own 30 s windows.
 
@@ -24,17 +24,11 @@ import numpy as np
 
 from ivr.audio.wav import resample
 from ivr.speech.asr import Samples, Transcript
-from ivr.speech.whisper import WHISPER_RATE, WhisperRecognizer
+from ivr.speech.whisper import NO_SPEECH, WHISPER_RATE, WhisperRecognizer
 
-MIN_WINDOW = 10.0
-"""Shortest window (seconds) the encoder sees; shorter windows make Whisper hallucinate."""
-TAIL = 1.0
-"""Silence (seconds) after the audio, so the last syllable is not cut."""
 SHORT_LIMIT = 28.0
 """Longer audio is decoded in faster-whisper's 30 s windows."""
 BEAM = 5
-NO_SPEECH = 0.6
-"""Above this no-speech probability with a low average log-probability: nothing was said."""
 UNSURE = 0.3
 """Above this no-speech probability a transcript that is one phrase of the prompt is a copy."""
 
@@ -119,21 +113,6 @@ class MandarinWhisperRecognizer(WhisperRecognizer):
         kwargs.setdefault("language", "zh")
         super().__init__(model, *args, **kwargs)
         self._prompt = prompt
-        self._tokenizer: Any = None
-        self._suppress: list[int] = []
-        self._tok_lock = threading.Lock()
-
-    def _tokens(self) -> Any:
-        with self._tok_lock:
-            if self._tokenizer is None:
-                from faster_whisper.tokenizer import Tokenizer
-
-                tok = Tokenizer(self._model.hf_tokenizer, True, task="transcribe",
-                                language=self._language)
-                self._suppress = sorted({*tok.non_speech_tokens, tok.transcribe, tok.translate,
-                                         tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech})
-                self._tokenizer = tok
-            return self._tokenizer
 
     def decode(self, samples: Samples, rate: int, phrases: tuple[str, ...]) -> Transcript:
         """Blocking decode (runs on a pool thread). No decoder prompt by default, and
@@ -146,14 +125,8 @@ class MandarinWhisperRecognizer(WhisperRecognizer):
             return Transcript("", 0.0, engine=self.name, audio_seconds=seconds)
         if seconds > SHORT_LIMIT:
             return self._decode_long(audio, seconds)
-        import ctranslate2
-
         tok = self._tokens()
-        target = int(max(MIN_WINDOW, seconds + TAIL) * WHISPER_RATE)
-        padded = np.pad(audio, (0, max(0, target - len(audio))))
-        frames = target // 160
-        features = self._model.feature_extractor(padded, padding=0)[:, :frames]
-        view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
+        view = self._window(audio, seconds)
         prompt: list[int] = []
         if self._prompt:
             prompt = [tok.sot_prev, *tok.encode(" " + self._prompt)[:200]]

@@ -2,20 +2,26 @@
 transport (the same prompt clock, barge-in, key arming and recording mixer), with Asterisk
 on the other side.
 
-Audio: the caller's µ-law RTP arrives as 8 kHz chunks (``on_rtp``); prompts leave on the
-:class:`~ivr.telephony.webrtc.media.PromptTrack` 20 ms clock (the controller sends each
-frame as one RTP packet). Keys come from ``ChannelDtmfReceived``. A transfer sets the
-dialplan contract's channel variables (``IVR_QUEUE``, ``IVR_PRIORITY``, ``IVR_OUTCOME``);
-the controller then lets the channel continue at ``hotline,route,1``.
+Audio: the caller's µ-law RTP arrives as 8 kHz chunks (``on_rtp``); prompts leave from the
+:class:`~ivr.telephony.webrtc.media.PromptTrack`, one RTP packet per 20 ms sent by the
+controller's media clock thread (:mod:`ivr.telephony.ari.clock`). Keys come from
+``ChannelDtmfReceived``. A transfer sets the dialplan contract's channel variables
+(``IVR_QUEUE``, ``IVR_PRIORITY``, ``IVR_OUTCOME``); the controller then lets the channel
+continue at ``hotline,route,1``.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
 
 from ivr.audio.frames import AudioChunk, Samples
 from ivr.errors import CallHangup
 from ivr.telephony.ari.client import AriClient, AriError
 from ivr.telephony.call import CallInfo, QueueTarget, clamp_priority
 from ivr.telephony.webrtc.call import PromptLoader, WebRtcCall
+from ivr.telephony.webrtc.media import PromptTrack
 
 RATE = 8000
 KEYS = frozenset("0123456789*#ABCD")
@@ -31,9 +37,20 @@ class AriCall(WebRtcCall):
     def __init__(self, info: CallInfo, loader: PromptLoader, client: AriClient,
                  channel_id: str) -> None:
         super().__init__(info, loader, send=_no_events)
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        # The media clock's thread takes the frames: a prompt's end reaches the loop safely.
+        self.track = PromptTrack(self._poke_any_thread)
         self.client = client
         self.channel_id = channel_id
         self._heard_seconds = 0.0
+
+    def _poke_any_thread(self) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._poke()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                self._loop.call_soon_threadsafe(self._poke)
 
     @property
     def keys_armed(self) -> str | None:

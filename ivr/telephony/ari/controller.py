@@ -30,12 +30,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import numpy as np
 
 from ivr.errors import CallHangup, IvrError
 from ivr.logs import CALL_ID
 from ivr.telephony.ari.call import AriCall
 from ivr.telephony.ari.client import AriClient, AriError
+from ivr.telephony.ari.clock import MediaClock
 from ivr.telephony.ari.media import RtpEndpoint, open_endpoint
 from ivr.telephony.ari.rtp import RtpSender
 from ivr.telephony.ari.settings import AriSettings
@@ -94,6 +94,7 @@ class AriController:
         self._tg: asyncio.TaskGroup | None = None
         self._stop = asyncio.Event()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._clock: MediaClock | None = None
         self.calls_total = 0
 
     @property
@@ -119,6 +120,9 @@ class AriController:
                 await self._connection_loop()
         finally:
             self._tg = None
+            if self._clock is not None:
+                self._clock.close()
+                self._clock = None
             await self.client.close()
 
     async def _connection_loop(self) -> None:
@@ -253,8 +257,8 @@ class AriController:
                     _LOG.error("%s: cannot set up the call's audio: %s", code, err)
                     await self._cannot_serve(call, "ari-media-failed")
                     return
+                self._send_audio(session)
                 async with CallTasks(f"ari-{call.info.call_id[:8]}") as helpers:
-                    helpers.start(self._send_audio(session), "rtp-out")
                     helpers.start(self._recording_writer(call), "recording")
                     assert self._handler is not None
                     await self._handler(call)
@@ -313,18 +317,16 @@ class AriController:
             address = urlsplit(self.settings.url).hostname or "127.0.0.1"
         return str(address), number
 
-    async def _send_audio(self, session: AriSession) -> None:
-        """Prompts (or silence) as one µ-law packet per 20 ms of the call's clock."""
-        from ivr.audio.g711 import ulaw_encode
-
+    def _send_audio(self, session: AriSession) -> None:
+        """Prompts (or silence) as one µ-law packet per 20 ms, sent by the media clock's
+        thread from a duplicate of the call's UDP socket (see :mod:`.clock`)."""
         endpoint = session.endpoint
-        assert endpoint is not None
-        track = session.call.track
+        assert endpoint is not None and endpoint.peer is not None
+        if self._clock is None:
+            self._clock = MediaClock(asyncio.get_running_loop())
         sender = RtpSender(ssrc=random.getrandbits(32), sequence=random.getrandbits(16))
-        while True:
-            frame = await track.recv()
-            samples = frame.to_ndarray().reshape(-1).astype(np.int16)
-            endpoint.send(sender.packet(ulaw_encode(samples)))
+        self._clock.add(session.call.channel_id, session.call.track, endpoint.dup_socket(),
+                        endpoint.peer, sender)
 
     async def _recording_writer(self, call: AriCall) -> None:
         while True:
@@ -343,6 +345,8 @@ class AriController:
             served = call.transferred is not None or call.outcome is not None
             was_gone = call.gone is not None
             call.caller_gone("hotline let go")
+            if self._clock is not None:
+                self._clock.remove(call.channel_id)
             call.track.stop()
             if session.endpoint is not None:
                 session.endpoint.close()

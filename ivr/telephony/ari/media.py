@@ -14,6 +14,7 @@ import collections
 import itertools
 import logging
 import random
+import socket
 from collections.abc import Callable
 from typing import cast
 
@@ -70,6 +71,13 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.dropped[reason] += 1
         if self._on_drop is not None:
             self._on_drop(reason)
+
+    def dup_socket(self) -> socket.socket:
+        """A duplicate of the bound socket, for the media clock's thread to send from (the
+        asyncio transport is the loop's own)."""
+        assert self.transport is not None
+        sock: socket.socket = self.transport.get_extra_info("socket").dup()
+        return sock
 
     def send(self, packet: bytes) -> None:
         if self.transport is not None and self.peer is not None and not self.transport.is_closing():

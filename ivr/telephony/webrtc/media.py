@@ -4,6 +4,8 @@
   loop; each call returns the next 20 ms of 8 kHz audio (the rendered prompt, else silence)
   at its due time on the monotonic clock, so the caller hears prompts at real speed whatever
   the event loop does in between. Lateness of each frame is kept for the pacing benchmark.
+  A sender with a clock of its own (the ARI transport's media thread) takes frames with
+  :meth:`PromptTrack.next_frame` instead; playback state is guarded by a lock for it.
 * :class:`CallerAudio` turns the caller's Opus frames (48 kHz stereo s16 after decoding)
   into 16 kHz mono :class:`AudioChunk` for VAD and ASR, and 8 kHz mono for the recording.
 * :class:`RecordingMixer` mixes both directions into one 8 kHz mono stream for the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import fractions
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,37 +78,65 @@ class PromptTrack(MediaStreamTrack):
         self._start: float | None = None
         self._frames = 0
         self.current: Playback | None = None
+        self._lock = threading.Lock()
         self.pacing = PacingStats()
         self.first_audio_at: float | None = None
         """Clock time the first non-silent frame left (for the connect → prompt benchmark)."""
 
     def play(self, samples: Samples) -> Playback:
         """Start ``samples`` (mono at ``rate``) now, cutting short whatever was playing."""
-        self.stop_current()
-        self.current = Playback(np.asarray(samples, np.int16))
-        return self.current
+        playback = Playback(np.asarray(samples, np.int16))
+        with self._lock:
+            stopped = self._stop_locked()
+            self.current = playback
+        if stopped:
+            self._on_change()
+        return playback
 
     def stop_current(self) -> None:
+        with self._lock:
+            stopped = self._stop_locked()
+        if stopped:
+            self._on_change()
+
+    def _stop_locked(self) -> bool:
         playing, self.current = self.current, None
         if playing is not None and not playing.done:
             playing.done = playing.interrupted = True
-            self._on_change()
+            return True
+        return False
 
     def _next_samples(self) -> Samples:
-        playing = self.current
         size = self._frame_samples
-        if playing is None:
-            return self._silence
-        chunk = playing.samples[playing.position:playing.position + size]
-        playing.position += size
-        if playing.position >= len(playing.samples):
-            playing.done = True
-            playing.ended_at = self._clock()
-            self.current = None
+        with self._lock:
+            playing = self.current
+            if playing is None:
+                return self._silence
+            chunk = playing.samples[playing.position:playing.position + size]
+            playing.position += size
+            ended = playing.position >= len(playing.samples)
+            if ended:
+                playing.done = True
+                playing.ended_at = self._clock()
+                self.current = None
+        if ended:
             self._on_change()
         if len(chunk) < size:
             chunk = np.concatenate([chunk, self._silence[: size - len(chunk)]])
         return chunk
+
+    def next_frame(self) -> Samples:
+        """The next 20 ms for a sender that keeps time itself (any thread): the frame is
+        counted for pacing; ``on_frame`` is the sender's to call."""
+        samples = self._next_samples()
+        self._sent(samples, self._clock())
+        self._frames += 1
+        return samples
+
+    def _sent(self, samples: Samples, sent_at: float) -> None:
+        self.pacing.tick(sent_at)
+        if self.first_audio_at is None and samples is not self._silence and np.any(samples):
+            self.first_audio_at = sent_at
 
     async def recv(self) -> av.AudioFrame:
         import asyncio
@@ -122,10 +153,7 @@ class PromptTrack(MediaStreamTrack):
             elif now - due > 0.2:  # a long stall: restart the clock rather than burst
                 self._start, self._frames = now, 0
         samples = self._next_samples()
-        sent_at = self._clock()
-        self.pacing.tick(sent_at)
-        if self.first_audio_at is None and samples is not self._silence and np.any(samples):
-            self.first_audio_at = sent_at
+        self._sent(samples, self._clock())
         if self.on_frame is not None:
             self.on_frame(samples)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
