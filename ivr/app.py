@@ -89,16 +89,17 @@ class RenderedPrompts:
     def __init__(self, renderer: PromptRenderer, sounds_dir: Path) -> None:
         self._renderer = renderer
         self._dir = sounds_dir
-        self._known: dict[tuple[str, str], Prompt] = {}
+        self._known: dict[tuple[str, str], tuple[Prompt, Path]] = {}
+        """(text, language) → the prompt and its file's path."""
 
     async def prompt(self, text: str, language: str) -> Prompt:
         known = self._known.get((text, language))
         # A stat per play (not a header read): the file must still be where Asterisk reads it.
-        if known is not None and (self._dir / f"{known.prompt_id}.wav").exists():
-            return known
+        if known is not None and known[1].exists():
+            return known[0]
         audio = self._renderer.cached(text, language) or await self._renderer.ensure(text, language)
         prompt = Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.key)
-        self._known[(text, language)] = prompt
+        self._known[(text, language)] = (prompt, self._dir / f"{prompt.prompt_id}.wav")
         return prompt
 
 

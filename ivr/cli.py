@@ -75,18 +75,9 @@ def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None
     return update, bar.stop
 
 
-def _run(coro: Coroutine[Any, Any, int], *, server: bool = False) -> int:
-    """Run a command's coroutine. ``server``: on uvloop (libuv's event loop), which spends
-    about half the CPU of asyncio's own loop on each FastAGI command and database round
-    trip; asyncio's loop when uvloop is not installed."""
-    if server:
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                return runner.run(coro)
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    # asyncio's own loop, not uvloop: libuv accepts one connection per loop iteration, so
+    # under load new FastAGI calls waited seconds in the listen queue (bench.scale).
     return asyncio.run(coro)
 
 
@@ -104,7 +95,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, out: Console) -> int
             stop()
 
     try:
-        return _run(serve(settings, announce=out.say, progress=progress), server=True)
+        return _run(serve(settings, announce=out.say, progress=progress))
     finally:
         stop()
 

@@ -7,6 +7,9 @@ escalation must never override (``card_lost``, ``fraud_report``: then it stays).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from ivr.flow import schema
 
 _PASSING = ("say", "set", "goto", "hours", "branch")
@@ -58,11 +61,27 @@ def _route_targets(node: schema.Node) -> list[str]:
     return [t for t in found if t]
 
 
-def kept_routes(plan: schema.Dialplan, intents: tuple[str, ...]) -> dict[str, str]:
+_KEPT: dict[int, tuple[schema.Dialplan, tuple[str, ...], Mapping[str, str]]] = {}
+_KEPT_PLANS = 32
+"""Dialplans whose kept routes are remembered (a plan is frozen: its routes never change)."""
+
+
+def kept_routes(plan: schema.Dialplan, intents: tuple[str, ...]) -> Mapping[str, str]:
     """Node id → intent, for every node on a route that ``intents`` start: the intent's
     target in every question, then the steps that follow up to the next question the
     caller is asked (so ``card_lost`` keeps its verification, its block and its card
-    queue)."""
+    queue). Worked out once per plan, not once per call."""
+    known = _KEPT.get(id(plan))
+    if known is not None and known[0] is plan and known[1] == intents:
+        return known[2]
+    kept = MappingProxyType(_kept_routes(plan, intents))
+    if len(_KEPT) >= _KEPT_PLANS:
+        del _KEPT[next(iter(_KEPT))]
+    _KEPT[id(plan)] = (plan, intents, kept)
+    return kept
+
+
+def _kept_routes(plan: schema.Dialplan, intents: tuple[str, ...]) -> dict[str, str]:
     kept: dict[str, str] = {}
     for node in plan.nodes.values():
         if node.ask is None:

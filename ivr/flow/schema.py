@@ -356,7 +356,10 @@ class Node(Strict):
 
     @property
     def kind(self) -> str:
-        return next(k for k in NODE_KINDS if getattr(self, k) is not None)
+        for kind in NODE_KINDS:
+            if getattr(self, kind) is not None:
+                return kind
+        raise AssertionError("a validated node has a kind")
 
 
 class Defaults(Strict):

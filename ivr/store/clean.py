@@ -34,6 +34,8 @@ def clean_text(value: str, limit: int | None = None, *, keep_lines: bool = False
     """``value`` without control characters or lone surrogates, at most ``limit`` characters.
 
     ``keep_lines`` keeps tabs and newlines (free text such as a transcript)."""
+    if value.isprintable():  # no control character, no surrogate: most text, at C speed
+        return value if limit is None else value[:limit]
     pattern = _CONTROL_KEEP_LINES if keep_lines else _CONTROL
     text = pattern.sub(REPLACEMENT, value)
     return text if limit is None else text[:limit]
@@ -51,8 +53,16 @@ def clean_data(value: Any, depth: int = 0) -> Any:
     if depth >= MAX_DATA_DEPTH:
         return "(nested too deep)"
     if isinstance(value, dict):
-        return {clean_text(str(k), 64): clean_data(v, depth + 1)
-                for k, v in list(value.items())[:MAX_DATA_ITEMS]}
+        out = {}
+        for k, v in list(value.items())[:MAX_DATA_ITEMS]:
+            key = clean_text(k if type(k) is str else str(k), 64)
+            # The usual values inline (no call per value): what clean_data would return.
+            if (v is None or type(v) is int or type(v) is bool
+                    or type(v) is str and len(v) <= MAX_DATA_TEXT and v.isprintable()):
+                out[key] = v
+            else:
+                out[key] = clean_data(v, depth + 1)
+        return out
     if isinstance(value, (list, tuple, set, frozenset)):
         return [clean_data(v, depth + 1) for v in list(value)[:MAX_DATA_ITEMS]]
     if isinstance(value, (bytes, bytearray, memoryview)):
