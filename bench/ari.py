@@ -10,7 +10,10 @@ leaves during a long prompt → the last audible prompt frame before the prompt 
 and per level of talking calls (each says a 2 s sentence every 6 s, recognised and
 answered) the outbound frame intervals: p99 and the share outside 20 ± 5 ms; calls per core
 is the highest level with 99 % of frames within 20 ± 5 ms, divided by the cores. CPU: the
-process's CPU seconds per call-second, and the share spent decoding speech.
+process's CPU seconds per call-second, and where it went, per thread from
+``/proc/self/task``: the event loop (speech detection, the flow, RTP in, and the fake
+Asterisk), the media clock, the decode threads' Python side, and native threads (Whisper's
+CTranslate2 and other compute libraries' own threads).
 """
 
 from __future__ import annotations
@@ -132,11 +135,50 @@ async def _barge_in(asterisk: Any, said: np.ndarray) -> float | None:
     return (stop - onset) * 1000
 
 
+def _thread_cpu() -> dict[int, float]:
+    """CPU seconds so far of each thread of this process (Linux), by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _thread_label(tid: int) -> str:
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.native_id == tid:
+            if thread is threading.main_thread():
+                return "event loop"
+            name = thread.name
+            if name.startswith("asr"):
+                return "decode threads (Python side)"
+            if name.startswith("ari-media-clock"):
+                return "media clock"
+            return "other Python threads"
+    return "native threads (Whisper, VAD)"
+
+
+def _cpu_shares(before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
+    used: dict[str, float] = {}
+    for tid, cpu in after.items():
+        label = _thread_label(tid)
+        used[label] = used.get(label, 0.0) + cpu - before.get(tid, 0.0)
+    total = sum(used.values()) or 1.0
+    return {k: round(v / total, 3) for k, v in sorted(used.items(), key=lambda kv: -kv[1])}
+
+
 async def _talkers(asterisk: Any, hotline: Any, level: int, seconds: float,
                    said: np.ndarray) -> dict[str, Any]:
     callers = [await asterisk.call(args=("8005550100", "talk")) for _ in range(level)]
     await asyncio.gather(*(c.wait_media() for c in callers))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    threads0 = _thread_cpu()
     start = time.monotonic()
 
     async def talk(caller: Any, offset: float) -> None:
@@ -147,6 +189,7 @@ async def _talkers(asterisk: Any, hotline: Any, level: int, seconds: float,
 
     await asyncio.gather(*(talk(c, i * 6.0 / level) for i, c in enumerate(callers)))
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    shares = _cpu_shares(threads0, _thread_cpu())
     intervals: list[float] = []
     for session in list(hotline.ari.sessions.values()):
         intervals += list(session.call.track.pacing.intervals)[50:]
@@ -157,7 +200,7 @@ async def _talkers(asterisk: Any, hotline: Any, level: int, seconds: float,
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     return {"level": level, "frames": len(ms), "interval_p50_ms": _pct(ms, 50),
             "interval_p99_ms": _pct(ms, 99), "outside_20pm5": round(outside, 4),
-            "cpu_s_per_call_s": round(cpu / (level * seconds), 4),
+            "cpu_s_per_call_s": round(cpu / (level * seconds), 4), "cpu_share": shares,
             "ok": bool(ms) and outside <= 0.01}
 
 
