@@ -25,6 +25,27 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 _DAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _DAYS_ZH = "一二三四五六日"
 _FIELD = re.compile(r"\{(\w+)(?::(\w+))?\}")
+LABELS: dict[str, tuple[str, str]] = {
+    # statuses of payments, refunds and cards
+    "pending": ("pending", "处理中"), "processing": ("being processed", "处理中"),
+    "completed": ("completed", "已完成"), "settled": ("settled", "已结算"),
+    "failed": ("failed", "失败"), "approved": ("approved", "已批准"),
+    "requested": ("requested", "已受理"), "refunded": ("refunded", "已退款"),
+    "rejected": ("rejected", "已拒绝"), "reversed": ("reversed", "已撤销"),
+    "cancelled": ("cancelled", "已取消"), "canceled": ("cancelled", "已取消"),
+    "blocked": ("blocked", "已冻结"), "active": ("active", "正常"),
+    # kinds of transactions and fees
+    "transfer": ("transfer", "转账"), "card": ("card payment", "刷卡消费"),
+    "payment": ("payment", "付款"), "refund": ("refund", "退款"),
+    "withdrawal": ("withdrawal", "取现"), "top_up": ("top-up", "充值"),
+    "transfer_domestic": ("domestic transfer", "境内转账"),
+    "transfer_international": ("international transfer", "境外转账"),
+    "atm_withdrawal": ("ATM withdrawal", "ATM取现"), "card_abroad": ("card payment abroad",
+                                                                  "境外刷卡"),
+    "top_up_card": ("card top-up", "银行卡充值"),
+}
+"""``{name:label}``: the payment platform's codes (``pending``, ``top_up``) as words of the
+caller's language (English, Mandarin); unknown codes are said with spaces for ``_``."""
 
 
 def en_number(n: int) -> str:
@@ -113,6 +134,14 @@ def say_amount(amount: Decimal | float | str, language: str, *, currency: str = 
     return words
 
 
+def say_label(code: str, language: str) -> str:
+    """A platform code in words: ``say_label("pending", "zh-CN")`` → 处理中."""
+    words = LABELS.get(code.strip().lower())
+    if words is None:
+        return code.replace("_", " ")
+    return words[1] if language.startswith("zh") else words[0]
+
+
 def say_date(day: date, language: str) -> str:
     """"Wednesday, November twenty-fifth, twenty twenty-six" / "2026年11月25日，星期三"
     in characters."""
@@ -131,8 +160,8 @@ def say_number(n: int, language: str) -> str:
 
 
 def render(template: str, values: dict[str, Any], language: str) -> str:
-    """Fill ``{name}`` / ``{name:kind}`` (kind: digits, amount, date, number) with values
-    said in ``language``; unknown names are left as they are."""
+    """Fill ``{name}`` / ``{name:kind}`` (kind: digits, amount, date, number, label) with
+    values said in ``language``; unknown names are left as they are."""
 
     def one(match: re.Match[str]) -> str:
         name, kind = match.group(1), match.group(2)
@@ -148,6 +177,8 @@ def render(template: str, values: dict[str, Any], language: str) -> str:
                             language)
         if kind == "number":
             return say_number(int(value), language)
+        if kind == "label":
+            return say_label(str(value), language)
         return str(value)
 
     return _FIELD.sub(one, template)

@@ -196,3 +196,13 @@ async def test_without_a_model_the_question_falls_back_to_the_keypad(world: Worl
                                           understander=PhraseMatcher())
     assert outcome == Outcome("queued", "card_services", 7)
     assert "keypad_fallback" in events.kinds()
+
+
+async def test_mandarin_caller_hears_the_payment_status_in_mandarin(world: World) -> None:
+    """The platform's codes (``pending``, ``transfer``) are said as Mandarin words."""
+    outcome, call, events = await world.walk(["2", "6", "8888", "1"], ["我转账的钱还没到账"],
+                                             caller="+8613800138000")
+    assert events.of("intent")[0]["intent"] == "payment_status"
+    said = [t for t in call.texts if "当前状态" in t]
+    assert said and "处理中" in said[0] and "转账" in said[0], call.texts
+    assert not any(word in said[0] for word in ("pending", "transfer", "completed"))

@@ -49,3 +49,10 @@ def test_values_said_naturally() -> None:
     assert say_date(date(2026, 11, 25), "zh-CN") == "二零二六年十一月二十五日，星期三"
     assert render("Refund {a:amount}, reference {r:digits}.", {"a": "2", "r": "777"},
                   "en-US") == "Refund two dollars, reference seven seven seven."
+
+
+def test_platform_codes_are_said_in_the_callers_language() -> None:
+    values = {"s": "pending", "k": "top_up", "x": "on_hold"}
+    assert render("{k:label} is {s:label}", values, "en-US") == "top-up is pending"
+    assert render("{k:label}{s:label}", values, "zh-CN") == "充值处理中"
+    assert render("{x:label}", values, "en-US") == "on hold"  # an unknown code, still words
