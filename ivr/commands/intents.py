@@ -32,6 +32,11 @@ def register(sub: Any, add_command: Any) -> None:
     ev.add_argument("file", type=Path, metavar="FILE.tsv")
     ev.add_argument("--model", type=Path, metavar="DIR", help="model version (default: the "
                     "configured current one)")
+    ev.add_argument("--dialplan", type=Path, metavar="FILE.yaml",
+                    help="whose open question to answer as a call would (default: hotline.yaml "
+                    "in the dialplans folder)")
+    ev.add_argument("--model-only", action="store_true",
+                    help="score the classifier alone, without the call's pipeline")
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace, out: Console) -> int:
@@ -62,8 +67,17 @@ def cmd_eval(settings: Settings, args: argparse.Namespace, out: Console) -> int:
     if not rows:
         raise NluError("nlu-data-empty", f"{args.file} has no rows")
     model = IntentClassifier.load(args.model or settings.intents.model_dir)
-    predicted = [model.classify(r.text, r.lang).intent for r in rows]
-    result = {"model": model.version, "file": str(args.file), **report(rows, predicted)}
+    if args.model_only:
+        predicted = [model.classify(r.text, r.lang).intent for r in rows]
+        pipeline = "model"
+    else:
+        from ivr.flow.intents import answer_as_a_call, open_question
+
+        ask = open_question(args.dialplan or settings.dialplans.dir / "hotline.yaml")
+        predicted = [answer_as_a_call(model, ask, r.text, r.lang) for r in rows]
+        pipeline = "call"
+    result = {"model": model.version, "file": str(args.file), "pipeline": pipeline,
+              **report(rows, predicted)}
     out.result(result, _human(result))
     return 0
 

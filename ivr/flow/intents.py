@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivr.events import EventKind
@@ -23,6 +24,7 @@ from ivr.speech.listening import Heard
 
 if TYPE_CHECKING:
     from ivr.flow.voice import VoiceQuestions
+    from ivr.nlu.classifier import IntentClassifier
 
 _LOG = logging.getLogger(__name__)
 ENTITY_VARS = ("transaction_id", "amount", "currency", "date", "card_last4", "phone")
@@ -113,3 +115,45 @@ def confirm_text(ask: schema.Ask, intent: str, lang: str) -> str:
     meaning = MEANING.get(intent, {}).get(lang) or MEANING.get(intent, {}).get("en-US", intent)
     template = (ask.confirm or {}).get(lang) or CONFIRM.get(lang, CONFIRM["en-US"])
     return template.replace("{meaning}", meaning)
+
+
+def open_question(path: Path) -> schema.Ask:
+    """The dialplan's open question: the first ``ask`` routing intents, from ``start``."""
+    from ivr.flow.loader import load_file
+    from ivr.nlu.errors import NluError
+
+    loaded, problems = load_file(path)
+    if loaded is None:
+        first = problems[0] if problems else None
+        raise NluError("nlu-dialplan-invalid", f"{path} does not load"
+                       + (f": {first.file}:{first.line}: {first.message}" if first else "")
+                       + " (fix it, or pass --dialplan or --model-only)")
+    nodes = loaded.plan.nodes
+    order = [loaded.plan.start, *[n for n in nodes if n != loaded.plan.start]]
+    for node_id in order:
+        ask = nodes[node_id].ask
+        if ask is not None and ask.intents:
+            return ask
+    raise NluError("nlu-dialplan-no-question",
+                   f"{path} has no ask with intents (pass --model-only to score the model)")
+
+
+def answer_as_a_call(model: IntentClassifier, ask: schema.Ask, text: str, lang: str) -> str:
+    """What a call on ``ask`` makes of a confident transcript: another language is asked
+    again (``unknown``); then the question's phrases and spoken keys, then the intent model
+    with its reject band (``ivr.flow.intents.route``). A spoken key or phrase counts as the
+    intent it leads to when that is an intent of the question."""
+    from ivr.nlu.understander import IntentUnderstander
+
+    if other_language(text, lang):
+        return "unknown"
+    choices = {t: p[lang] for t, p in ask.phrases.items() if p.get(lang)}
+    match = IntentUnderstander(model).match(text, choices_for(ask, choices), lang, ask.dtmf)
+    if match is None:
+        return "unknown"
+    if match.choice in ask.intents:
+        reject, _confirm = bands_with(model.bands(lang), ask.reject_below, ask.confirm_below)
+        return str(match.choice) if match.score >= reject else "unknown"
+    # a phrase or a spoken key leads to a node: the intent routed there, if any
+    intents_by_node = {node: intent for intent, node in ask.intents.items()}
+    return str(intents_by_node.get(match.choice, "unknown"))

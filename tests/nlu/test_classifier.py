@@ -96,6 +96,26 @@ def test_eval_json_has_the_documented_keys(model_dir: Path, tmp_path: Path,
     assert doc["accuracy"] == 1.0 and doc["unknown_rejection"] == 1.0
 
 
+def test_eval_scores_what_a_call_makes_of_the_text(model_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """English on the Mandarin line is asked again on a call (never guessed), so the call
+    pipeline (the default) counts it as a miss where the classifier alone would not; a
+    spoken key ("press zero") reaches the agent as it does on a call."""
+    sample = tmp_path / "sample.tsv"
+    sample.write_text("lang\tintent\ttext\nzh-CN\tcard_lost\tI lost my card please\n"
+                      "en-US\tagent\tpress zero\nzh-CN\tagent\t转人工\n", encoding="utf-8")
+    docs = {}
+    for extra in ([], ["--model-only"]):
+        code = main(["--data-dir", str(tmp_path), "intents", "eval", str(sample), "--json",
+                     "--model", str(model_dir), *extra])
+        assert code == 0
+        doc = json.loads(capsys.readouterr().out)
+        docs[doc["pipeline"]] = doc
+    assert docs["call"]["per_intent"]["card_lost"]["recall"] == 0.0
+    assert docs["call"]["per_intent"]["agent"]["recall"] == 1.0
+    assert docs["model"]["per_intent"]["card_lost"]["recall"] == 1.0
+
+
 def test_eval_with_a_missing_model_exits_nonzero(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     sample = tmp_path / "s.tsv"
