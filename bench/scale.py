@@ -27,6 +27,7 @@ import asyncio
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -40,7 +41,13 @@ from typing import Any
 
 from sqlalchemy import text
 
+try:  # the simulated Asterisk's loop only; Hotline runs the stock asyncio loop
+    import uvloop as UVLOOP
+except ImportError:  # pragma: no cover - a dev extra
+    UVLOOP = None
+
 from bench.agi_calls import ROOT, Server, _free_port, _percentile
+from bench.fast_agi_caller import FastCaller, RecordedCall, record
 from ivr.store.db import make_engine
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
@@ -64,7 +71,7 @@ def _prompt_time(command: str) -> float:
 # The load generator ---------------------------------------------------------------------
 
 async def _caller(ports: list[int], until: float, worker: int, run: str,
-                  stats: dict[str, Any]) -> None:
+                  stats: dict[str, Any], fast: FastCaller | None) -> None:
     rng = random.Random(worker)
     await asyncio.sleep(rng.uniform(0, RAMP_SECONDS))  # callers arrive, not all at once
     n = 0
@@ -73,43 +80,64 @@ async def _caller(ports: list[int], until: float, worker: int, run: str,
         uniqueid = f"{run}.{worker}.{n}"
         n += 1
         try:
-            result = await run_call("127.0.0.1", port, script_actions=CallerScript.of(*CALL),
-                                    uniqueid=uniqueid, reply_delay=_prompt_time, idle_timeout=60)
+            if fast is not None:
+                variables, diverged = await fast.place(port, uniqueid, rng)
+                if diverged:
+                    stats["errors"].append(f"{uniqueid} left the recorded call at {diverged!r}")
+                    variables = {}
+            else:
+                result = await run_call("127.0.0.1", port, script_actions=CallerScript.of(*CALL),
+                                        uniqueid=uniqueid, reply_delay=_prompt_time,
+                                        idle_timeout=60)
+                stats["reply_times"].extend(result.reply_times)
+                variables = result.variables
         except (OSError, TimeoutError) as err:
             stats["calls"].append((uniqueid, None))
             stats["errors"].append(repr(err))
             continue
-        stats["reply_times"].extend(result.reply_times)
-        stats["calls"].append((uniqueid, result.variables.get("IVR_OUTCOME")))
+        stats["calls"].append((uniqueid, variables.get("IVR_OUTCOME")))
 
 
-async def _callers(ports: list[int], workers: range, seconds: float, run: str) -> dict[str, Any]:
-    stats: dict[str, Any] = {"calls": [], "reply_times": [], "errors": []}
+async def _callers(ports: list[int], workers: range, seconds: float, run: str,
+                   recorded: RecordedCall | None) -> dict[str, Any]:
+    fast = FastCaller(recorded) if recorded is not None else None
+    stats: dict[str, Any] = {"calls": [], "reply_times": fast.times if fast else [], "errors": []}
     until = time.monotonic() + seconds
-    await asyncio.gather(*(_caller(ports, until, i, run, stats) for i in workers))
+    await asyncio.gather(*(_caller(ports, until, i, run, stats, fast) for i in workers))
     return stats
 
 
-def _callers_process(ports: list[int], first: int, last: int, seconds: float,
-                     run: str) -> dict[str, Any]:
-    return asyncio.run(_callers(ports, range(first, last), seconds, run))
+def _callers_process(ports: list[int], first: int, last: int, seconds: float, run: str,
+                     recorded: RecordedCall | None) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    calls = _callers(ports, range(first, last), seconds, run, recorded)
+    stats = asyncio.run(calls) if UVLOOP is None else UVLOOP.run(calls)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return stats
 
 
 def load(ports: list[int], concurrency: int, seconds: float, processes: int,
-         run: str) -> dict[str, Any]:
+         run: str, recorded: RecordedCall | None = None) -> dict[str, Any]:
     """``concurrency`` callers in ``processes`` processes, each placing one call after the
-    other for ``seconds``, alternating over ``ports``; every call started is finished."""
+    other for ``seconds``, alternating over ``ports``; every call started is finished.
+    With ``recorded`` the callers replay it (bench/fast_agi_caller.py), else they run
+    `run_call`'s full simulated Asterisk."""
     share = -(-concurrency // processes)
     starts = list(range(0, concurrency, share))
     started = time.monotonic()
     with ProcessPoolExecutor(len(starts)) as pool:
         parts = list(pool.map(_callers_process, [ports] * len(starts), starts,
                               [min(concurrency, s + share) for s in starts],
-                              [seconds] * len(starts), [run] * len(starts)))
+                              [seconds] * len(starts), [run] * len(starts),
+                              [recorded] * len(starts)))
+    calls = [c for p in parts for c in p["calls"]]
     return {"elapsed": time.monotonic() - started,
-            "calls": [c for p in parts for c in p["calls"]],
+            "calls": calls,
             "reply_times": [t for p in parts for t in p["reply_times"]],
-            "errors": [e for p in parts for e in p["errors"]]}
+            "errors": [e for p in parts for e in p["errors"]],
+            "generator_cpu_ms_per_call": round(
+                sum(p["cpu_seconds"] for p in parts) * 1000 / max(1, len(calls)), 2)}
 
 
 def _row(name: str, concurrency: int, result: dict[str, Any], lost: int) -> dict[str, Any]:
@@ -125,6 +153,7 @@ def _row(name: str, concurrency: int, result: dict[str, Any], lost: int) -> dict
         "reply_p50_ms": round(_percentile(times, 50) * 1000, 2),
         "reply_p95_ms": round(_percentile(times, 95) * 1000, 2),
         "reply_p99_ms": round(_percentile(times, 99) * 1000, 2),
+        "generator_cpu_ms_per_call": result["generator_cpu_ms_per_call"],
         "errors": result["errors"][:5],
     }
 
@@ -266,13 +295,13 @@ def _hotlines(tmp: Path, url: str) -> list[Server]:
             for name in ("a", "b")]
 
 
-def _record(port: int, out: Path) -> list[str]:
-    result = asyncio.run(run_call("127.0.0.1", port, script_actions=CallerScript.of(*CALL),
-                                  uniqueid="bench.record", idle_timeout=60))
-    if result.variables.get("IVR_QUEUE") != QUEUE:
-        raise RuntimeError(f"the recorded call did not reach {QUEUE}: {result.variables}")
-    out.write_text("".join(f"{c}\n" for c in result.commands))
-    return result.commands
+def _record(port: int, out: Path) -> RecordedCall:
+    """The call as `run_call` plays it against Hotline: the load generator replays it."""
+    call = asyncio.run(record("127.0.0.1", port, CALL, "bench.record"))
+    if call.variables.get("IVR_QUEUE") != QUEUE:
+        raise RuntimeError(f"the recorded call did not reach {QUEUE}: {call.variables}")
+    out.write_text("".join(f"{c}\n" for c in call.commands))
+    return call
 
 
 def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
@@ -284,11 +313,12 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
         servers = _hotlines(Path(tmp), url)
         commands_file = Path(tmp) / "commands.txt"
         try:
-            commands = _record(servers[0].agi_port, commands_file)
+            recorded = _record(servers[0].agi_port, commands_file)
             time.sleep(PG_STATS_SECONDS)
             commits0, rows0 = asyncio.run(_pg_counters(url))
             cpu0 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
-            result = load([s.agi_port for s in servers], concurrency, seconds, processes, "hot")
+            result = load([s.agi_port for s in servers], concurrency, seconds, processes, "hot",
+                          recorded)
             cpu1 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
             lost = asyncio.run(_lost(url, result["calls"]))
             time.sleep(PG_STATS_SECONDS)  # idle backends report their counters this late
@@ -312,14 +342,15 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
                 _stop(server)
         nulls = [NullResponder(commands_file) for _ in range(2)]
         try:
-            result = load([n.agi_port for n in nulls], concurrency, seconds, processes, "null")
+            result = load([n.agi_port for n in nulls], concurrency, seconds, processes, "null",
+                          recorded)
             lost_null = sum(1 for _, outcome in result["calls"] if not outcome)
             rows.append(_row("null responder (2 processes)", concurrency, result, lost_null))
         finally:
             for null in nulls:
                 null.stop()
     info = {"call": "hotline.yaml: language 1, main menu 0, queue customer_service",
-            "agi_commands_per_call": len(commands), "commands": commands}
+            "agi_commands_per_call": len(recorded.commands), "commands": recorded.commands}
     return rows, info
 
 
