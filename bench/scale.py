@@ -6,6 +6,15 @@ The call: one path through dialplans/hotline.yaml, English (1), main menu 0, the
 sequence Hotline sends on that call is recorded first; the null responder sends exactly
 that sequence, so both servers face the same callers with the same replies.
 
+The callers (the simulated Asterisk, ``--caller-processes`` processes) replay that recorded
+call with bench/fast_agi_caller.py rather than running `run_call` per call: the recording
+is `run_call`'s own call (its env block, and per command the exact reply bytes its
+simulated channel sent), the holds and the reply-time clock are the same, a command off
+the recording ends the call as lost, and tests/testing/test_fast_agi_caller.py checks both
+play the same commands, replies and variables. It costs about half the CPU per call, and
+on 2 cores every CPU-millisecond the callers spend is one Hotline's replies wait for
+(``generator_cpu_ms_per_call`` in each row). The soak still runs `run_call`.
+
 Per server: calls per second, calls lost (no row in ``calls``, or the call ended without
 ``IVR_OUTCOME``), reply time per AGI command from the caller's side (from the caller's reply
 to the next command: both event loops and TCP count) as p50/p95/p99; for Hotline also the
