@@ -439,7 +439,9 @@ class Hotline:
         endpointing = EndpointConfig(end_silence=endpoint.end_silence, no_input=endpoint.no_input,
                                      max_utterance=endpoint.max_utterance,
                                      min_speech=endpoint.min_speech,
-                                     pause=min(0.2, endpoint.end_silence))
+                                     pause=min(0.2, endpoint.end_silence),
+                                     complete_silence=min(endpoint.complete_silence,
+                                                          endpoint.end_silence))
         min_confidence = {lang: cfg.min_confidence for lang, cfg in speech.languages.items()}
         if understander is None:  # phrases only, the default bands
             voice = VoiceConfig(listener=listener, endpoint=endpointing,

@@ -84,6 +84,8 @@ class VoiceQuestions:
         merged = {**{k: getattr(base, k) for k in ("end_silence", "no_input", "max_utterance",
                                                    "min_speech", "speech_gap")}, **values}
         merged["pause"] = min(base.pause, merged["end_silence"])
+        merged["complete_silence"] = min(max(base.complete_silence, merged["pause"]),
+                                         merged["end_silence"])
         return EndpointConfig(**merged)
 
     async def _prompts(self, reprompt: dict[str, str] | None, prompt: dict[str, str]) -> list[Any]:

@@ -29,10 +29,17 @@ class EndpointConfig:
     """Silence inside a speech run that does not reset it."""
     pause: float = 0.2
     """Trailing silence after which a whole-utterance engine may start decoding early."""
+    complete_silence: float = 0.5
+    """Trailing silence after which a confident, complete answer (decoded at the pause) ends
+    the turn before ``end_silence``. Longer than the pause between two sentences (about
+    0.4 s), so "I want a refund. This is the fifth time…" is not cut after its first
+    sentence."""
 
     def __post_init__(self) -> None:
         if not 0 < self.pause <= self.end_silence:
             raise ValueError("pause must be >0 and at most end_silence")
+        if not self.pause <= self.complete_silence <= self.end_silence:
+            raise ValueError("complete_silence must be between pause and end_silence")
         if min(self.no_input, self.max_utterance, self.min_speech) <= 0:
             raise ValueError("timeouts must be positive")
 
@@ -77,6 +84,12 @@ class Endpointer:
     def paused(self) -> bool:
         """Speaking, but silent for at least ``pause`` seconds."""
         return self.speaking and self._paused
+
+    @property
+    def complete_pause(self) -> bool:
+        """Paused for at least ``complete_silence``: a complete answer may end the turn."""
+        return self.paused and self.now - self._last_speech_end >= (
+            self.config.complete_silence - _EPS)
 
     def arm(self) -> None:
         """Start the no-input timer (call when the prompt has finished)."""

@@ -218,7 +218,7 @@ class _StreamingTurn:
                                         stream.push(samples)
                                 return await self._final(stream, speech_end_wall,
                                                          _clip(said, rate))
-                        if ep.paused and stream is not None and opts.complete is not None:
+                        if ep.complete_pause and stream is not None and opts.complete is not None:
                             early = stream.early()
                             if early is not None and opts.complete(early):
                                 return self._heard(early, speech_end_wall, _clip(said, rate))

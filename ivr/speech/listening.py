@@ -30,8 +30,8 @@ class ListenOptions:
     barge_in: bool = True
     """Speech stops the prompt; off for prompts that must be heard to the end."""
     complete: Callable[[Transcript], bool] | None = None
-    """Whether words already form a whole answer: the turn then ends at the first pause
-    (``pause`` seconds of silence, decoded meanwhile) instead of after ``end_silence``."""
+    """Whether words already form a whole answer (decoded at the first pause): the turn then
+    ends after ``complete_silence`` seconds of silence instead of ``end_silence``."""
 
 
 @dataclass(frozen=True, slots=True)

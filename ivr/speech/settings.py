@@ -35,6 +35,10 @@ class EndpointDefaults(BaseModel):
     """Endpointing defaults (seconds); dialplan questions may override them."""
 
     end_silence: float = Field(0.6, gt=0, le=5)
+    complete_silence: float = Field(0.5, ge=0.2, le=5)
+    """A confident answer holding one of the question's phrases ends the turn after this much
+    silence (at most ``end_silence``): the reply comes sooner, a pause between sentences
+    (about 0.4 s) does not cut the caller off."""
     no_input: float = Field(5.0, gt=0, le=60)
     max_utterance: float = Field(15.0, gt=0, le=60)
     min_speech: float = Field(0.2, gt=0, le=2)

@@ -1,5 +1,7 @@
 """The endpointing state machine: pure, driven by VAD decisions and frame durations."""
 
+import pytest
+
 from ivr.speech.endpoint import EndpointConfig, Endpointer, Turn
 
 F = 0.02
@@ -56,3 +58,19 @@ def test_per_question_overrides() -> None:
     ep = Endpointer(EndpointConfig(end_silence=1.0, no_input=2.0, pause=0.3))
     events = feed(ep, [(True, 0.4), (False, 1.2)])
     assert events == [(Turn.SPEECH_START, 0.2), (Turn.PAUSE, 0.7), (Turn.END, 1.4)]
+
+
+def test_a_complete_answer_may_end_the_turn_only_after_a_sentence_pause() -> None:
+    """A pause between two sentences (about 0.4 s) is no end of turn even for a complete
+    answer; half a second is."""
+    ep = Endpointer(EndpointConfig())
+    for _ in range(30):
+        ep.feed(True, 0.02)
+    for _ in range(20):  # 0.4 s of silence
+        ep.feed(False, 0.02)
+    assert ep.paused and not ep.complete_pause
+    for _ in range(5):  # 0.5 s
+        ep.feed(False, 0.02)
+    assert ep.complete_pause and not ep.done
+    with pytest.raises(ValueError):
+        EndpointConfig(end_silence=0.6, complete_silence=0.8)
