@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 
@@ -31,6 +34,27 @@ async def serve(port: int, commands: list[bytes]) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with server:
         await stop.wait()
+
+
+@contextlib.asynccontextmanager
+async def serving(commands: list[str]) -> AsyncIterator[int]:
+    """The null responder on a free loopback port (yields the port) until the block ends."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = asyncio.create_task(serve(port, [f"{c}\n".encode() for c in commands]))
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            await asyncio.sleep(0.05)
+        yield port
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
 
 
 def main() -> None:

@@ -4,13 +4,10 @@ recorded call is noticed (the bench counts that call lost)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
-import socket
 
 from bench.fast_agi_caller import FastCaller, record
-from bench.null_agi import serve
+from bench.null_agi import serving
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 
@@ -19,28 +16,8 @@ RECORDED = ["ANSWER", 'STREAM FILE /srv/sounds/welcome ""', 'STREAM FILE /srv/so
             'SET VARIABLE IVR_OUTCOME "queued"']
 
 
-@contextlib.asynccontextmanager
-async def _null(commands: list[str]):  # type: ignore[no-untyped-def]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = asyncio.create_task(serve(port, [f"{c}\n".encode() for c in commands]))
-    try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            await asyncio.sleep(0.05)
-        yield port
-    finally:
-        server.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await server
-
-
 async def test_fast_caller_plays_the_call_run_call_plays() -> None:
-    async with _null(RECORDED) as port:
+    async with serving(RECORDED) as port:
         call = await record("127.0.0.1", port, ("1", "0"), "f.rec", idle_timeout=5)
         peer = await run_call("127.0.0.1", port, script_actions=CallerScript.of("1", "0"),
                               uniqueid="f.peer", idle_timeout=5)
@@ -57,10 +34,10 @@ async def test_fast_caller_plays_the_call_run_call_plays() -> None:
 
 
 async def test_a_server_off_the_recording_is_noticed() -> None:
-    async with _null(RECORDED) as port:
+    async with serving(RECORDED) as port:
         call = await record("127.0.0.1", port, ("1", "0"), "f.rec", idle_timeout=5)
     other = [*RECORDED[:3], "HANGUP", *RECORDED[3:]]
-    async with _null(other) as port:
+    async with serving(other) as port:
         variables, diverged = await FastCaller(call).place(port, "f.off", random.Random(2),
                                                            call_timeout=10)
     assert diverged == "HANGUP" and "IVR_OUTCOME" not in variables
