@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench.mandarin_set import PERTURBATIONS, items
+from ivr.testing.intelligibility import edit_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "intents" / "current"
@@ -47,15 +48,6 @@ def hanzi(text: str) -> str:
 
     text = re.sub(r"\d+", lambda m: zh_number(int(m.group())), text)
     return "".join(c for c in text if "\u3400" <= c <= "\u9fff")
-
-
-def edit_distance(ref: str, hyp: str) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def clips() -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from ivr.audio.frames import AudioClip
 from ivr.speech.asr import DecodePool
 from ivr.speech.say import en_number
 from ivr.telephony.prompt_files import read_wav
+from ivr.testing.intelligibility import edit_distance
 
 SOUNDS = Path("/usr/share/asterisk/sounds/en")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -43,15 +44,6 @@ def normalise(text: str) -> list[str]:
     text = re.sub(r"\d+", lambda m: " " + en_number(int(m.group())) + " ", text)
     text = re.sub(r"[^a-z' ]+", " ", text.replace("-", " "))
     return [w.strip("'") for w in text.split() if w.strip("'")]
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def prompts() -> list[tuple[str, Path, str]]:

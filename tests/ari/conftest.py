@@ -14,6 +14,25 @@ from ivr.testing.ari_peer import FakeAsterisk, FakeCaller
 from ivr.testing.server import server_settings
 
 
+def queue_plan(queue: str) -> str:
+    """A one-key menu (1: an agent) whose ``agent`` node is ``queue: {QUEUE}``."""
+    return f"""\
+id: queues
+languages: [en-US]
+start: menu
+nodes:
+  menu:
+    ask:
+      prompt: {{en-US: "Press 1 for an agent."}}
+      dtmf: {{"1": agent}}
+      timeout: 5
+      retries: 0
+      fallback: agent
+  agent:
+    queue: {{{queue}}}
+"""
+
+
 def ari_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path, url: str,
                  **extra: Any) -> Any:
     ari = {"url": url, "password": "test-secret", "media_ports": "0",

@@ -17,23 +17,9 @@ from ivr.telephony.call import QueueWait
 from ivr.testing.ami_peer import FakeAmi, FakeQueue
 from ivr.testing.ari_peer import FakeAsterisk
 
-from .conftest import ari_settings, press_when_armed, stored, until
+from .conftest import ari_settings, press_when_armed, queue_plan, stored, until
 
-PLAN = """\
-id: queues
-languages: [en-US]
-start: menu
-nodes:
-  menu:
-    ask:
-      prompt: {en-US: "Press 1 for an agent."}
-      dtmf: {"1": agent}
-      timeout: 5
-      retries: 0
-      fallback: agent
-  agent:
-    queue: {name: customer_service, priority: 2, announce_wait: true, callback_above: 120}
-"""
+PLAN = queue_plan("name: customer_service, priority: 2, announce_wait: true, callback_above: 120")
 
 
 def test_the_announcement_in_both_languages() -> None:

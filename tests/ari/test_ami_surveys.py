@@ -15,23 +15,9 @@ from ivr.testing.ami_peer import FakeAmi, agent_complete
 from ivr.testing.ari_peer import FakeAsterisk
 from ivr.testing.server import server_settings
 
-from .conftest import ari_settings, press_when_armed, until
+from .conftest import ari_settings, press_when_armed, queue_plan, until
 
-PLAN = """\
-id: queues
-languages: [en-US]
-start: menu
-nodes:
-  menu:
-    ask:
-      prompt: {en-US: "Press 1 for an agent."}
-      dtmf: {"1": agent}
-      timeout: 5
-      retries: 0
-      fallback: agent
-  agent:
-    queue: {name: customer_service}
-"""
+PLAN = queue_plan("name: customer_service")
 
 
 async def _texts(app: Hotline) -> list[str]:
