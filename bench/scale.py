@@ -68,6 +68,8 @@ RAMP_SECONDS = 3.0
 PG_STATS_SECONDS = 11.0
 """PostgreSQL 15 backends report their statistics at most 10 s late once idle."""
 FLOOR_RATIO = 2.0
+LOOP_LAG = "ivr_event_loop_lag_seconds"
+"""Each instance's loop-lag histogram: how late its event loop ran a timer during the calls."""
 DEFAULT_PG = "postgresql+asyncpg://ivr:ivr@127.0.0.1:5432/ivr_bench"
 
 
@@ -206,20 +208,30 @@ def _sample(metrics: str, name: str) -> float:
     return float("nan")
 
 
-def _server_p99_ms(ports: list[int]) -> float:
-    """Upper bound of the reply-time bucket holding the 99th percentile, both instances."""
+def _buckets(ports: list[int], name: str) -> dict[float, float]:
+    """The histogram ``name``'s cumulative buckets, summed over the instances."""
     buckets: dict[float, float] = {}
     for port in ports:
         for line in _metrics(port).splitlines():
-            if line.startswith("ivr_agi_reply_seconds_bucket"):
+            if line.startswith(f"{name}_bucket"):
                 bound = float(line.split('le="', 1)[1].split('"', 1)[0])
                 buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
-    ordered = sorted(buckets.items())
+    return buckets
+
+
+def _bucket_p99_ms(buckets: dict[float, float], since: dict[float, float] | None = None) -> float:
+    """Upper bound (ms) of the bucket holding the 99th percentile (of what came ``since``)."""
+    ordered = sorted((b, n - (since or {}).get(b, 0.0)) for b, n in buckets.items())
     total = ordered[-1][1] if ordered else 0
     for bound, count in ordered:
         if total and count >= total * 0.99:
             return bound * 1000
     return float("nan")
+
+
+def _server_p99_ms(ports: list[int]) -> float:
+    """Upper bound of the reply-time bucket holding the 99th percentile, both instances."""
+    return _bucket_p99_ms(_buckets(ports, "ivr_agi_reply_seconds"))
 
 
 def _proc(pid: int) -> dict[str, float]:
@@ -326,9 +338,12 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
             time.sleep(PG_STATS_SECONDS)
             commits0, rows0 = asyncio.run(_pg_counters(url))
             cpu0 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
+            lag0 = _buckets([s.http_port for s in servers], LOOP_LAG)
             result = load([s.agi_port for s in servers], concurrency, seconds, processes, "hot",
                           recorded)
             cpu1 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
+            lag1 = _buckets([s.http_port for s in servers], LOOP_LAG)
+            load_average = os.getloadavg()
             lost = asyncio.run(_lost(url, result["calls"]))
             time.sleep(PG_STATS_SECONDS)  # idle backends report their counters this late
             commits1, rows1 = asyncio.run(_pg_counters(url))
@@ -338,6 +353,8 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
                        pg_write_transactions_per_second=round((commits1 - commits0)
                                                               / result["elapsed"], 1),
                        pg_rows_written_per_second=round((rows1 - rows0) / result["elapsed"], 1))
+            row["loop_lag_p99_ms_at_most"] = _bucket_p99_ms(lag1, lag0)
+            row["load_average_1m"] = round(load_average[0], 2)
             row["server_cpu_ms_per_call"] = round(
                 (sum(cpu1) - sum(cpu0)) * 1000 / max(1, len(result["calls"])), 1)
             row["server_log"] = _log_summary(servers)
@@ -355,6 +372,7 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
                           recorded)
             lost_null = sum(1 for _, outcome in result["calls"] if not outcome)
             rows.append(_row("null responder (2 processes)", concurrency, result, lost_null))
+            rows[-1]["load_average_1m"] = round(os.getloadavg()[0], 2)
         finally:
             for null in nulls:
                 null.stop()

@@ -23,7 +23,7 @@ from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
 from ivr.hostport import parse_hostport
-from ivr.metrics import Metrics
+from ivr.metrics import Metrics, probe_loop_lag
 from ivr.nlu.wiring import load_understander
 from ivr.platform.wiring import make_platform
 from ivr.recording.wiring import RecordingService
@@ -374,6 +374,8 @@ class Hotline:
                     name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 lease = tg.create_task(self.lease.run(), name="ivr-lease")
+                lag = tg.create_task(probe_loop_lag(self.metrics.loop_lag.observe),
+                                     name="ivr-loop-lag")
                 surveys = (tg.create_task(self.surveys.run(), name="ivr-survey-texts")
                            if self.surveys is not None else None)
                 if self.webrtc is not None:
@@ -408,6 +410,7 @@ class Hotline:
                     for helper in helpers:
                         helper.cancel()
                     watcher.cancel()
+                    lag.cancel()
                     sealer.cancel()
                     if surveys is not None:
                         surveys.cancel()

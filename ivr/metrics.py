@@ -8,6 +8,7 @@ that every ``ivr_*`` name used there is exported here, so rename with care.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -83,6 +84,13 @@ class Metrics:
             buckets=(5, 15, 30, 60, 90, 120, 180, 300, 600), registry=self.registry,
         )
 
+        self.loop_lag = Histogram(
+            "ivr_event_loop_lag_seconds",
+            "How late the event loop woke a timer (probed every 0.1 s): time every call's "
+            "next command waited for other work (or for a CPU)",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
         self.tasks = Gauge(
             "ivr_asyncio_tasks", "Tasks on the server's event loop (flat when idle: no leak)",
             registry=self.registry,
@@ -94,6 +102,20 @@ class Metrics:
     def metered(self, log: CallLog) -> CallLog:
         """``log`` that also counts the call's answers and its time to an agent queue."""
         return _MeteredLog(log, self)
+
+
+LAG_PROBE_SECONDS = 0.1
+
+
+async def probe_loop_lag(observe: Callable[[float], None],
+                         interval: float = LAG_PROBE_SECONDS) -> None:
+    """Sleep ``interval`` again and again and observe how late each wake-up came: a loop
+    busy with a long callback (or a process waiting for a CPU) shows here (cancel to stop)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        start = loop.time()
+        await asyncio.sleep(interval)
+        observe(max(0.0, loop.time() - start - interval))
 
 
 def _task_count() -> float:

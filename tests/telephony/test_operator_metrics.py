@@ -1,9 +1,11 @@
 """The metrics operators alert and autoscale on (deploy/kubernetes/monitoring), through a real
-call on `ivr serve`: store health, callers' answers (the no-match rate) and the time a caller
-spent in Hotline before it handed them to an agent queue."""
+call on `ivr serve`: store health, callers' answers (the no-match rate), the time a caller
+spent in Hotline before it handed them to an agent queue, and the event loop's lag."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
@@ -22,7 +24,7 @@ def sample(text: str, name: str) -> float | None:
     return None
 
 
-async def test_answers_time_to_queue_and_store_health_reach_metrics(
+async def test_answers_time_to_queue_store_health_and_loop_lag_reach_metrics(
         tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> None:
     app = Hotline(server_settings(tmp_path, sounds_dir, dialplan_dir))
     async with app.running():
@@ -37,6 +39,10 @@ async def test_answers_time_to_queue_and_store_health_reach_metrics(
             assert result.variables["IVR_QUEUE"] == "card_services"
             async with http.get(f"{base}/metrics") as resp:
                 after = await resp.text()
+            time.sleep(0.4)  # noqa: ASYNC251 - a stalled loop, as an operator must see it
+            await asyncio.sleep(0.25)  # the probe that woke late reports it
+            async with http.get(f"{base}/metrics") as resp:
+                stalled = await resp.text()
     assert sample(before, "ivr_store_healthy") == 1.0
     # Event-loop tasks and the process's own figures, for soak runs and dashboards.
     assert (sample(before, "ivr_asyncio_tasks") or 0) >= 1
@@ -48,4 +54,12 @@ async def test_answers_time_to_queue_and_store_health_reach_metrics(
     assert sample(after, 'ivr_time_to_queue_seconds_count{queue="card_services"}') == 1.0
     spent = sample(after, 'ivr_time_to_queue_seconds_sum{queue="card_services"}')
     assert spent is not None and spent > 0
+    # The loop-lag probe wakes every 0.1 s; the stall above made one wake-up 0.3 s late.
+    assert (sample(stalled, "ivr_event_loop_lag_seconds_count") or 0) >= 2
+    assert _late(stalled, "0.25") - _late(after, "0.25") >= 1
 
+
+def _late(text: str, bound: str) -> float:
+    """Loop-lag samples later than ``bound`` seconds."""
+    count = sample(text, "ivr_event_loop_lag_seconds_count") or 0.0
+    return count - (sample(text, f'ivr_event_loop_lag_seconds_bucket{{le="{bound}"}}') or 0.0)
