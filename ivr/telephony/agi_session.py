@@ -62,13 +62,40 @@ class AgiCall:
         self.transferred = False
         self.record_dirs: tuple[Path, str] | None = None
         """(local folder, the same folder as Asterisk sees it) for caller turns."""
+        self._reply_deadline: float | None = None  # loop time; set while a reply is awaited
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    # The reply timeout -------------------------------------------------------
+    # One timer per call rather than one per command: the watchdog fires at the deadline it
+    # was set for, and when the reply it waited for came meanwhile it sleeps on to the
+    # current deadline. A timer per command cost the loop more than the command itself.
+    def _await_reply(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._reply_deadline = loop.time() + timeout
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(self._reply_deadline, self._watch)
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        deadline = self._reply_deadline
+        if deadline is None or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < deadline:
+            self._watchdog = loop.call_at(deadline, self._watch)
+        else:  # the read waiting for the reply raises it
+            self._reader.set_exception(TimeoutError("no reply in time"))
 
     # Low level -------------------------------------------------------------
-    async def _readline(self, timeout: float) -> str | None:
-        """One line without its newline; None at end of stream."""
+    async def _readline(self, timeout: float | None) -> str | None:
+        """One line without its newline; None at end of stream. ``timeout`` None: the reply
+        timeout's watchdog (see :meth:`_await_reply`) limits the wait."""
         try:
-            async with asyncio.timeout(timeout):
+            if timeout is None:
                 raw = await self._reader.readuntil(b"\n")
+            else:
+                async with asyncio.timeout(timeout):
+                    raw = await self._reader.readuntil(b"\n")
         except asyncio.IncompleteReadError as err:
             if err.partial:
                 raise AgiError("agi-protocol", "connection closed mid-line") from err
@@ -99,9 +126,26 @@ class AgiCall:
             self.closed = True
             raise CallHangup(f"connection lost: {err}") from err
         self.commands_sent += 1
+        self._await_reply(self._settings.reply_timeout)
+        try:
+            reply = await self._read_reply(line, secret)
+        finally:
+            self._reply_deadline = None
+        self._last_reply_at = time.perf_counter()
+        _LOG.debug("AGI %s -> %s", line if not secret else line.split(" ")[0:2],
+                   reply.line if not secret else "(secret)")
+        if reply.code == 511:
+            self.hangup_seen = True
+            raise CallHangup("channel is dead")
+        if reply.code != 200:
+            raise AgiError("agi-command-failed", f"{line.split(' ')[0:2]} -> {reply.line}")
+        return reply
+
+    async def _read_reply(self, line: str, secret: bool) -> proto.AgiReply:
+        """The reply to ``line``, skipping ``HANGUP`` notices."""
         while True:
             try:
-                text = await self._readline(self._settings.reply_timeout)
+                text = await self._readline(None)
             except TimeoutError as err:
                 raise self._give_up(AgiError(
                     "agi-reply-timeout", f"no reply to {line.split(' ')[0:2]} in "
@@ -115,16 +159,7 @@ class AgiCall:
             if reply.code == 520 and text.startswith("520-"):
                 await self._skip_usage()
                 raise AgiError("agi-usage", f"Asterisk rejected {line.split(' ')[0:2]}")
-            break
-        self._last_reply_at = time.perf_counter()
-        _LOG.debug("AGI %s -> %s", line if not secret else line.split(" ")[0:2],
-                   reply.line if not secret else "(secret)")
-        if reply.code == 511:
-            self.hangup_seen = True
-            raise CallHangup("channel is dead")
-        if reply.code != 200:
-            raise AgiError("agi-command-failed", f"{line.split(' ')[0:2]} -> {reply.line}")
-        return reply
+            return reply
 
     @staticmethod
     def _parse(text: str, line: str, secret: bool) -> proto.AgiReply:
@@ -141,8 +176,14 @@ class AgiCall:
         close at once, free the call slot, and fail every later command without sending it."""
         self._dead = err
         self.closed = True
+        self._stop_watchdog()
         self._writer.close()
         return err
+
+    def _stop_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
     async def _skip_usage(self) -> None:
         """Read the rest of a ``520-`` usage block, up to its ``520 `` line (res_agi sends
@@ -291,6 +332,7 @@ class AgiCall:
     async def close(self) -> None:
         """End the session: Asterisk then continues in its dialplan."""
         self.closed = True
+        self._stop_watchdog()
         self._writer.close()
         try:
             async with asyncio.timeout(1.0):
