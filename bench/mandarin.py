@@ -50,15 +50,18 @@ def hanzi(text: str) -> str:
     return "".join(c for c in text if "\u3400" <= c <= "\u9fff")
 
 
-def clips() -> list[dict[str, Any]]:
-    """The rendered set: intent, text, voice, perturbation, 8 kHz μ-law samples."""
+def clips(sentences: list[tuple[str, str]] | None = None, *, seed: int = 0,
+          shift: int = 0) -> list[dict[str, Any]]:
+    """The rendered set (``sentences``, default the bench set): intent, text, voice,
+    perturbation, 8 kHz μ-law samples. ``seed`` offsets the noise seeds and ``shift`` the
+    turn of perturbations (the dev set uses other ones)."""
     from ivr.testing.mandarin import VOICES, perturb, speak, telephone
 
     out = []
-    for i, (intent, text) in enumerate(items()):
+    for i, (intent, text) in enumerate(items() if sentences is None else sentences):
         for j, voice in enumerate(VOICES[:2]):
-            shape = PERTURBATIONS[(i + j) % len(PERTURBATIONS)]
-            audio = perturb(speak(text, voice, rate=16000), 16000, seed=i, **shape)  # type: ignore[arg-type]
+            shape = PERTURBATIONS[(i + j + shift) % len(PERTURBATIONS)]
+            audio = perturb(speak(text, voice, rate=16000), 16000, seed=i + seed, **shape)  # type: ignore[arg-type]
             out.append({"intent": intent, "text": text, "voice": voice.name, "shape": shape,
                         "samples": telephone(audio, 16000)})
     return out
