@@ -54,6 +54,27 @@ async def test_silence_gives_no_text(mandarin: Any) -> None:
     assert result.empty
 
 
+def test_near_misses_of_the_hotlines_words_are_put_right_where_the_audio_agrees(
+        mandarin: Any) -> None:
+    """The decoder's near miss (长虎如何 for 账户余额) is replaced by the vocabulary word the
+    audio supports; a sentence that is not about the hotline keeps its words."""
+    import numpy as np
+
+    from ivr.audio.wav import resample
+    from ivr.speech.whisper import WHISPER_RATE
+
+    def verified(said: str, heard: str) -> str:
+        audio = telephone(speak(said, PROMPT_VOICE, rate=16000), 16000)
+        x = resample(audio, 8000, WHISPER_RATE).astype(np.float32) / 32768.0
+        seconds = len(x) / WHISPER_RATE
+        encoded = mandarin._model.model.encode(mandarin._window(x, seconds), to_cpu=True)
+        return str(mandarin._verified(encoded, heard, seconds))
+
+    repaired = verified("帮我查一下账户余额", "帮我查一下长虎如何")
+    assert "余额" in repaired or "账户" in repaired, repaired
+    assert verified("今天天气很好", "今天天气很好") == "今天天气很好"
+
+
 def test_text_whisper_invents_or_copies_from_its_prompt_is_dropped() -> None:
     assert clean_transcript("請不吝點贊 訂閱 轉發 打賞支持明鏡與點點欄目") == ""
     assert clean_transcript("余额，挂失，投诉", prompt="余额，挂失，投诉，转人工") == ""
