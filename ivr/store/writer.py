@@ -413,6 +413,8 @@ class CallRecorder:
             self.writer.add("turn", turn_row(self.call_id, self.seq, node, data))
         self.facts.see(kind, node, data)
         self.language = self.facts.language or self.language
+        if kind != EventKind.SURVEY and kind != EventKind.CALL_ENDED:
+            return  # the two events that add to the totals below
         at = rollup.where(self.day or rollup.day_of(_now(), self.writer.zone),
                           self.dialplan_id, self.language)
         if kind == EventKind.SURVEY and isinstance(score := data.get("score"), int):
