@@ -166,7 +166,9 @@ class MandarinWhisperRecognizer(WhisperRecognizer):
         :data:`VERIFY_MARGIN` per token of the decoder's own transcript is kept (with more than
         one of :data:`VERIFY_ROUNDS`, again on the result). The acoustic model has the last
         word: a caller who said something else keeps it unless the hotline's word fits the
-        audio at least as well."""
+        audio at least as well. The spans are found and scored on the hanzi alone; the
+        replacement goes back into the transcript as heard, so its Latin words ("APP"),
+        digits and punctuation stay."""
         import ctranslate2
 
         tok = self._tokens()
@@ -177,11 +179,14 @@ class MandarinWhisperRecognizer(WhisperRecognizer):
         if not said:                        # hurt the scores; spans may cross a comma
             return text
         original, text = text, said
+        where = [i for i, char in enumerate(original) if _HAN.fullmatch(char)]
+        # where[k]: the index in original of text[k] (text: the hanzi of original)
         base: float | None = None
         for _ in range(VERIFY_ROUNDS):
-            variants = [v for v, _m in replacements(text, floor=VERIFY_FLOOR, top=VERIFY_TOP)]
-            if not variants:
+            proposed = replacements(text, floor=VERIFY_FLOOR, top=VERIFY_TOP)
+            if not proposed:
                 break
+            variants = [v for v, _m in proposed]
             texts = variants if base is not None else [text, *variants]
             tokens = [tok.encode(t) for t in texts]
             batch = ctranslate2.StorageView.from_array(
@@ -194,8 +199,11 @@ class MandarinWhisperRecognizer(WhisperRecognizer):
             best = int(np.argmax(scores))
             if scores[best] < base - VERIFY_MARGIN:
                 break
-            text = texts[best]
-        return original if text == said else text
+            match, text = proposed[best][1], texts[best]
+            original = (original[:where[match.start]] + match.word
+                        + original[where[match.end - 1] + 1:])  # the hanzi of it are text
+            where = [i for i, char in enumerate(original) if _HAN.fullmatch(char)]
+        return original
 
     def _decode_long(self, audio: np.ndarray, seconds: float) -> Transcript:
         segments, _info = self._model.transcribe(

@@ -72,6 +72,11 @@ def test_near_misses_of_the_hotlines_words_are_put_right_where_the_audio_agrees(
 
     repaired = verified("帮我查一下账户余额", "帮我查一下长虎如何")
     assert "余额" in repaired or "账户" in repaired, repaired
+    # The same hanzi with a Latin word and punctuation around them: the same word is put
+    # right, and what was heard besides the hanzi stays where it was.
+    kept = verified("帮我查一下账户余额", "帮我查一下，APP长虎如何。")
+    assert kept.replace("，", "").replace("APP", "").replace("。", "") == repaired, kept
+    assert kept.startswith("帮我查一下，APP") and kept.endswith("。"), kept
     assert verified("今天天气很好", "今天天气很好") == "今天天气很好"
 
 
