@@ -381,6 +381,10 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
     return rows, info
 
 
+SOAK_RSS_MB_PER_MIN = 1.0
+"""Most RSS growth per minute over the second half of the soak's calls that counts as flat."""
+
+
 def soak(concurrency: int, minutes: float, processes: int = 4,
          url: str | None = None) -> dict[str, Any]:
     """``concurrency`` calls for ``minutes``, then 30 s idle; samples every 30 s."""
@@ -420,11 +424,18 @@ def soak(concurrency: int, minutes: float, processes: int = 4,
         during = [s for s in mine if s["phase"] == "calls"]
         warm = during[min(2, len(during) - 1)] if during else mine[0]  # after a minute
         before, after = mine[0], mine[-1]
+        # Growth per minute over the second half of the calls: a leak grows steadily, the
+        # allocator settling does not (the after/warm ratio alone passed a 4 MB/min leak).
+        late = during[len(during) // 2:] if len(during) >= 4 else []
+        slope = ((late[-1]["rss_mb"] - late[0]["rss_mb"]) / ((late[-1]["at"] - late[0]["at"]) / 60)
+                 if late and late[-1]["at"] > late[0]["at"] else 0.0)
         verdict[name] = {
             "rss_mb_warm": warm["rss_mb"], "rss_mb_after": after["rss_mb"],
+            "rss_mb_per_min_late": round(slope, 2),
             "fds_before": before["fds"], "fds_after": after["fds"],
             "tasks_before": before["tasks"], "tasks_after": after["tasks"],
             "flat": (after["rss_mb"] <= warm["rss_mb"] * 1.10 + 20
+                     and slope <= SOAK_RSS_MB_PER_MIN
                      and after["fds"] <= before["fds"] + 5
                      and after["tasks"] <= before["tasks"] + 2)}
     return {"concurrent_calls": concurrency, "minutes": minutes,

@@ -53,12 +53,6 @@ from ivr.web.softphone import Softphone
 from ivr.web.survey_invites import SurveyInviter
 
 _LOG = logging.getLogger(__name__)
-GC_THRESHOLDS = (700, 10, 1000)
-"""Python's defaults, but a full collection only after 1,000 middle ones instead of 10. With
-500 calls in progress a full collection walks every live call's objects: 25-60 ms of CPU in
-which no call is answered, every 3-4 s at 200 calls a second per instance. Now it comes
-every half minute or so under that load, and the cyclic garbage it waits for stays small
-(a few tens of thousands of objects); the young collections stay as they were."""
 Progress = Callable[[int, int], None]
 
 
@@ -355,7 +349,6 @@ class Hotline:
         # collector's reach, or every full collection pauses all calls for a tenth of a second.
         gc.collect()
         gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
         await self.lease.start()
         self.agi_address = await self.agi.start(self.runner)
         self._http = web.AppRunner(build_web_app(
