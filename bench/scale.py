@@ -69,6 +69,7 @@ PG_STATS_SECONDS = 11.0
 """PostgreSQL 15 backends report their statistics at most 10 s late once idle."""
 FLOOR_RATIO = 2.0
 LOOP_LAG = "ivr_event_loop_lag_seconds"
+GC_FULL = "ivr_gc_full_collection_seconds"
 """Each instance's loop-lag histogram: how late its event loop ran a timer during the calls."""
 DEFAULT_PG = "postgresql+asyncpg://ivr:ivr@127.0.0.1:5432/ivr_bench"
 
@@ -229,6 +230,15 @@ def _bucket_p99_ms(buckets: dict[float, float], since: dict[float, float] | None
     return float("nan")
 
 
+def _bucket_max_ms(buckets: dict[float, float], since: dict[float, float]) -> float:
+    """Upper bound (ms) of the bucket holding the longest sample that came ``since``."""
+    gained = {b: n - since.get(b, 0.0) for b, n in buckets.items()}
+    total = max(gained.values(), default=0.0)
+    if not total:
+        return 0.0
+    return min(b for b, n in gained.items() if n >= total) * 1000  # cumulative buckets
+
+
 def _server_p99_ms(ports: list[int]) -> float:
     """Upper bound of the reply-time bucket holding the 99th percentile, both instances."""
     return _bucket_p99_ms(_buckets(ports, "ivr_agi_reply_seconds"))
@@ -339,10 +349,12 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
             commits0, rows0 = asyncio.run(_pg_counters(url))
             cpu0 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
             lag0 = _buckets([s.http_port for s in servers], LOOP_LAG)
+            gc0 = _buckets([s.http_port for s in servers], GC_FULL)
             result = load([s.agi_port for s in servers], concurrency, seconds, processes, "hot",
                           recorded)
             cpu1 = [_sample(_metrics(s.http_port), "process_cpu_seconds_total") for s in servers]
             lag1 = _buckets([s.http_port for s in servers], LOOP_LAG)
+            gc1 = _buckets([s.http_port for s in servers], GC_FULL)
             load_average = os.getloadavg()
             lost = asyncio.run(_lost(url, result["calls"]))
             time.sleep(PG_STATS_SECONDS)  # idle backends report their counters this late
@@ -355,6 +367,8 @@ def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
                        pg_rows_written_per_second=round((rows1 - rows0) / result["elapsed"], 1))
             row["loop_lag_p99_ms_at_most"] = _bucket_p99_ms(lag1, lag0)
             row["load_average_1m"] = round(load_average[0], 2)
+            row["gc_full_collections"] = max(gc1.values(), default=0) - max(gc0.values(), default=0)
+            row["gc_full_longest_ms_at_most"] = _bucket_max_ms(gc1, gc0)
             row["server_cpu_ms_per_call"] = round(
                 (sum(cpu1) - sum(cpu0)) * 1000 / max(1, len(result["calls"])), 1)
             row["server_log"] = _log_summary(servers)

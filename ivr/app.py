@@ -23,6 +23,7 @@ from ivr.emotion.types import EmotionScorer
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
+from ivr.gc_pacing import FullCollections
 from ivr.hostport import parse_hostport
 from ivr.metrics import Metrics, probe_loop_lag
 from ivr.nlu.wiring import load_understander
@@ -387,6 +388,11 @@ class Hotline:
                 lease = tg.create_task(self.lease.run(), name="ivr-lease")
                 lag = tg.create_task(probe_loop_lag(self.metrics.loop_lag.observe),
                                      name="ivr-loop-lag")
+                collector = None
+                if self.settings.gc_full_seconds > 0:
+                    collector = tg.create_task(FullCollections(self.settings.gc_full_seconds,
+                                                   self.metrics.gc_full.observe).run(),
+                                   name="ivr-gc")
                 surveys = (tg.create_task(self.surveys.run(), name="ivr-survey-texts")
                            if self.surveys is not None else None)
                 if self.webrtc is not None:
@@ -422,6 +428,8 @@ class Hotline:
                         helper.cancel()
                     watcher.cancel()
                     lag.cancel()
+                    if collector is not None:
+                        collector.cancel()
                     sealer.cancel()
                     if surveys is not None:
                         surveys.cancel()

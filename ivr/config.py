@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     drain_seconds: float = 30.0
     """On SIGTERM: how long calls in progress may take to finish."""
+    gc_full_seconds: float = Field(30.0, ge=0)
+    """Seconds between the server's full garbage collections (``IVR_GC_FULL_SECONDS``), each a
+    pause of every call's next command (``ivr_gc_full_collection_seconds`` in /metrics); 0
+    leaves them to Python's own schedule, every few seconds under load."""
     instance_id: str = Field("", pattern=r"^([A-Za-z0-9][A-Za-z0-9._:@-]{0,63})?$")
     """This server's name, stored with each of its calls (``IVR_INSTANCE_ID``); it must stay
     the same across restarts and differ between servers sharing a database. Default: the

@@ -91,6 +91,13 @@ class Metrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.gc_full = Histogram(
+            "ivr_gc_full_collection_seconds",
+            "How long each full garbage collection paused the event loop (one every "
+            "gc_full_seconds)",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=self.registry,
+        )
         self.tasks = Gauge(
             "ivr_asyncio_tasks", "Tasks on the server's event loop (flat when idle: no leak)",
             registry=self.registry,

@@ -1,16 +1,19 @@
 """The metrics operators alert and autoscale on (deploy/kubernetes/monitoring), through a real
 call on `ivr serve`: store health, callers' answers (the no-match rate), the time a caller
-spent in Hotline before it handed them to an agent queue, and the event loop's lag."""
+spent in Hotline before it handed them to an agent queue, the event loop's lag and the pauses
+of full garbage collections."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 
 import aiohttp
 
 from ivr.app import Hotline
+from ivr.gc_pacing import NEVER
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.server import server_settings
@@ -24,9 +27,12 @@ def sample(text: str, name: str) -> float | None:
     return None
 
 
-async def test_answers_time_to_queue_store_health_and_loop_lag_reach_metrics(
+async def test_answers_time_to_queue_store_health_loop_lag_and_gc_pauses_reach_metrics(
         tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> None:
-    app = Hotline(server_settings(tmp_path, sounds_dir, dialplan_dir))
+    settings = server_settings(tmp_path, sounds_dir, dialplan_dir)
+    assert settings.gc_full_seconds == 30.0  # what `make run` runs with; here a shorter clock
+    thresholds = gc.get_threshold()
+    app = Hotline(settings.model_copy(update={"gc_full_seconds": 0.1}))
     async with app.running():
         assert app.agi_address is not None and app.http_address is not None
         base = f"http://{app.http_address[0]}:{app.http_address[1]}"
@@ -37,6 +43,8 @@ async def test_answers_time_to_queue_store_health_and_loop_lag_reach_metrics(
             result = await run_call(*app.agi_address, script_actions=CallerScript.of("1", "9", "3"),
                                     sounds_root=app.settings.sounds_dir, idle_timeout=10)
             assert result.variables["IVR_QUEUE"] == "card_services"
+            # Python's own schedule starts no full collection (each pauses every call)...
+            assert gc.get_threshold()[2] == NEVER
             async with http.get(f"{base}/metrics") as resp:
                 after = await resp.text()
             time.sleep(0.4)  # noqa: ASYNC251 - a stalled loop, as an operator must see it
@@ -57,9 +65,13 @@ async def test_answers_time_to_queue_store_health_and_loop_lag_reach_metrics(
     # The loop-lag probe wakes every 0.1 s; the stall above made one wake-up 0.3 s late.
     assert (sample(stalled, "ivr_event_loop_lag_seconds_count") or 0) >= 2
     assert _late(stalled, "0.25") - _late(after, "0.25") >= 1
+    # ... the server's clock does, and operators see how long each one paused the calls.
+    assert (sample(stalled, "ivr_gc_full_collection_seconds_count") or 0) >= 2
+    assert gc.get_threshold() == thresholds
 
 
 def _late(text: str, bound: str) -> float:
     """Loop-lag samples later than ``bound`` seconds."""
     count = sample(text, "ivr_event_loop_lag_seconds_count") or 0.0
     return count - (sample(text, f'ivr_event_loop_lag_seconds_bucket{{le="{bound}"}}') or 0.0)
+
