@@ -2,8 +2,9 @@
 
 We own the server loop and line reading (panoramisk 1.4's FastAGI server spins on an early
 close, has no header timeout, swallows cancellation and reads one line per command, which
-goes off by one after Asterisk's unsolicited ``HANGUP`` line). One session's commands and
-replies are :mod:`ivr.telephony.agi_session`.
+goes off by one after Asterisk's unsolicited ``HANGUP`` line). Each connection's bytes are
+lines of :class:`~ivr.telephony.agi_lines.AgiLines` (a protocol, no StreamReader); one
+session's commands and replies are :mod:`ivr.telephony.agi_session`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ivr.hostport import parse_hostport
 from ivr.logs import CALL_ID
 from ivr.telephony import agi_protocol as proto
 from ivr.telephony.agi_allow import REFUSED, AllowList, RefusalLog
+from ivr.telephony.agi_lines import AgiLines
 from ivr.telephony.agi_session import AgiCall
 from ivr.telephony.call import Call, CallHandler, CallInfo, QueueTarget
 from ivr.telephony.settings import AgiSettings
@@ -77,20 +79,16 @@ class AgiServer:
     async def start(self, handler: CallHandler) -> tuple[str, int]:
         host, port = parse_hostport(self._settings.bind)
 
-        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            if not self._admits(writer):
+        def connected(lines: AgiLines) -> None:
+            if not self._admits(lines):
                 return
-            task = asyncio.current_task()
-            assert task is not None
+            task = asyncio.get_running_loop().create_task(self._run_connection(lines, handler))
             self._tasks.add(task)
-            try:
-                await self._run_connection(reader, writer, handler)
-            finally:
-                self._tasks.discard(task)
+            task.add_done_callback(self._tasks.discard)
 
-        self._server = await asyncio.start_server(
-            on_connect, host, port, limit=self._settings.max_line_bytes, backlog=1024
-        )
+        limit = self._settings.max_line_bytes
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: AgiLines(limit, connected), host, port, backlog=1024)
         sock = self._server.sockets[0].getsockname()
         self.address = (sock[0], sock[1])
         _LOG.info("FastAGI listening on %s:%s", *self.address)
@@ -102,13 +100,13 @@ class AgiServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    def _admits(self, writer: asyncio.StreamWriter) -> bool:
+    def _admits(self, lines: AgiLines) -> bool:
         """``agi.allow``: a peer from elsewhere is closed before a byte is read."""
-        peer = writer.get_extra_info("peername")
+        peer = lines.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if self._allow.admits(host):
             return True
-        writer.close()
+        lines.close()
         if self._on_refused is not None:
             self._on_refused(host)
         log_it, unlogged = self._refusals.note(time.monotonic())
@@ -118,12 +116,12 @@ class AgiServer:
                          f"; {unlogged} more refused since the last such line" if unlogged else "")
         return False
 
-    async def _read_environment(self, reader: asyncio.StreamReader) -> proto.AgiEnvironment:
+    async def _read_environment(self, reader: AgiLines) -> proto.AgiEnvironment:
         lines: list[str] = []
         try:
             async with asyncio.timeout(self._settings.header_timeout):
                 while True:
-                    raw = await reader.readuntil(b"\n")
+                    raw = await reader.readline()
                     line = raw.decode("utf-8", "replace").rstrip("\r\n")
                     if not line:
                         break
@@ -139,20 +137,18 @@ class AgiServer:
             raise AgiError("agi-protocol", "environment line too long") from err
         return proto.parse_environment(lines)
 
-    async def _run_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, handler: CallHandler
-    ) -> None:
+    async def _run_connection(self, lines: AgiLines, handler: CallHandler) -> None:
         call_id = uuid.uuid4().hex
         CALL_ID.set(call_id)
         try:
-            env = await self._read_environment(reader)
+            env = await self._read_environment(lines)
         except AgiError as err:
             _LOG.warning("%s: %s", err.code, err.message)
-            writer.close()
+            lines.close()
             return
         except (ConnectionError, OSError) as err:
             _LOG.warning("agi-closed-early: %s", err)
-            writer.close()
+            lines.close()
             return
         started = time.perf_counter()
         info = CallInfo(
@@ -166,7 +162,7 @@ class AgiServer:
             channel=env.get("channel"),
             extra={"uniqueid": env.get("uniqueid") or ""},
         )
-        call = AgiCall(info, reader, writer, self._settings, self._observe)
+        call = AgiCall(info, lines, self._settings, self._observe)
         call._last_reply_at = started
         call.record_dirs = self._record_dirs
         if self._admitted >= self._settings.max_calls:

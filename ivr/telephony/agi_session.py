@@ -18,6 +18,7 @@ from pathlib import Path
 from ivr.audio.frames import AudioChunk, AudioClip
 from ivr.errors import AgiError, CallHangup, PromptError
 from ivr.telephony import agi_protocol as proto
+from ivr.telephony.agi_lines import AgiLines
 from ivr.telephony.call import (
     CallCapabilities,
     CallInfo,
@@ -43,14 +44,12 @@ class AgiCall:
     def __init__(
         self,
         info: CallInfo,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        lines: AgiLines,
         settings: AgiSettings,
         observe_reply: Callable[[float], None] | None = None,
     ) -> None:
         self.info = info
-        self._reader = reader
-        self._writer = writer
+        self._lines = lines
         self._settings = settings
         self._observe = observe_reply
         self._last_reply_at = time.perf_counter()
@@ -84,7 +83,7 @@ class AgiCall:
         if loop.time() < deadline:
             self._watchdog = loop.call_at(deadline, self._watch)
         else:  # the read waiting for the reply raises it
-            self._reader.set_exception(TimeoutError("no reply in time"))
+            self._lines.set_exception(TimeoutError("no reply in time"))
 
     # Low level -------------------------------------------------------------
     async def _readline(self, timeout: float | None) -> str | None:
@@ -92,10 +91,10 @@ class AgiCall:
         timeout's watchdog (see :meth:`_await_reply`) limits the wait."""
         try:
             if timeout is None:
-                raw = await self._reader.readuntil(b"\n")
+                raw = await self._lines.readline()
             else:
                 async with asyncio.timeout(timeout):
-                    raw = await self._reader.readuntil(b"\n")
+                    raw = await self._lines.readline()
         except asyncio.IncompleteReadError as err:
             if err.partial:
                 raise AgiError("agi-protocol", "connection closed mid-line") from err
@@ -120,8 +119,9 @@ class AgiCall:
         if self._observe is not None:
             self._observe(now - self._last_reply_at)
         try:
-            self._writer.write(line.encode() + b"\n")
-            await self._writer.drain()
+            self._lines.write(line.encode() + b"\n")
+            if self._lines.must_drain:
+                await self._lines.drain()
         except (ConnectionError, OSError) as err:
             self.closed = True
             raise CallHangup(f"connection lost: {err}") from err
@@ -177,7 +177,7 @@ class AgiCall:
         self._dead = err
         self.closed = True
         self._stop_watchdog()
-        self._writer.close()
+        self._lines.close()
         return err
 
     def _stop_watchdog(self) -> None:
@@ -333,9 +333,9 @@ class AgiCall:
         """End the session: Asterisk then continues in its dialplan."""
         self.closed = True
         self._stop_watchdog()
-        self._writer.close()
+        self._lines.close()
         try:
             async with asyncio.timeout(1.0):
-                await self._writer.wait_closed()
+                await self._lines.wait_closed()
         except (TimeoutError, ConnectionError, OSError):
             pass
