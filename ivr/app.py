@@ -32,6 +32,7 @@ from ivr.recording.wiring import RecordingService
 from ivr.security.wiring import make_notifier, make_verifier
 from ivr.speech.endpoint import EndpointConfig
 from ivr.speech.engines import check_languages, load_recognizers, make_pool
+from ivr.speech.lexicon import load_lexicon
 from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
 from ivr.store.callbacks import CallbackRepository
@@ -82,7 +83,8 @@ def _safe_url(settings: Settings) -> str:
 def make_renderer(settings: Settings) -> PromptRenderer:
     p = settings.prompts
     return PromptRenderer(sounds_dir=settings.sounds_dir, asterisk_dir=settings.asterisk_sounds_dir,
-                          voices=p.voices, rate=p.rate, render_timeout=p.render_timeout)
+                          voices=p.voices, rate=p.rate, render_timeout=p.render_timeout,
+                          lexicon=load_lexicon(p.lexicon))
 
 
 class RenderedPrompts:

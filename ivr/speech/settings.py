@@ -90,4 +90,8 @@ class PromptSettings(BaseModel):
     ``neural`` extra is installed, else ``en-us``; zh-CN ``cmn-latn-pinyin``."""
     rate: int = 165
     """Speaking rate in words per minute."""
+    lexicon: Path | None = None
+    """A YAML file of English pronunciations added to the shipped ones
+    (``ivr/speech/lexicon_en.yaml``, same format; :mod:`ivr.speech.lexicon`). It changes
+    only how prompts sound, never their text."""
     render_timeout: float = 60.0

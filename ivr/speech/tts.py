@@ -2,7 +2,10 @@
 files Asterisk can play.
 
 A prompt is cached as ``sounds_dir/<key>.wav``, the key hashing (text, voice, rate), so each
-renders once. Mandarin is spoken by espeak-ng's ``cmn-latn-pinyin`` voice from pinyin
+renders once. English is spoken through a pronunciation lexicon (:mod:`ivr.speech.lexicon`):
+the voice is given the prompt's *spoken form* (``refunds`` said as ``re-funds``), which the
+key also holds when it differs from the text, so a lexicon change renders those prompts
+again. Mandarin is spoken by espeak-ng's ``cmn-latn-pinyin`` voice from pinyin
 (:mod:`ivr.speech.pinyin`, converted in the worker); its key also holds the version of that
 conversion, so a better one re-renders the prompts. pyttsx3 keeps one engine per process
 and is not thread-safe, so every render runs in one dedicated worker process (spawned: no
@@ -30,6 +33,8 @@ from typing import Any
 
 from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
+from ivr.speech.lexicon import Lexicon, load_lexicon
+from ivr.speech.neural import is_piper_voice
 from ivr.speech.pinyin import FRONTEND_VERSION as PINYIN_FRONTEND
 from ivr.speech.pinyin import is_pinyin_voice
 from ivr.speech.tts_worker import TtsWorker
@@ -58,7 +63,8 @@ class PromptRenderer:
     ``voices`` maps a BCP-47 language ("en-US", "zh-CN") to an espeak-ng voice ("en-us",
     "cmn-latn-pinyin": Mandarin is read from pinyin) or a packaged Piper voice
     ("piper:joe-us"); ``rate`` is in words per minute; ``asterisk_dir`` is ``sounds_dir``
-    as Asterisk sees it (another host or container may mount it elsewhere).
+    as Asterisk sees it (another host or container may mount it elsewhere); ``lexicon``
+    says how English prompts are spoken (default: the shipped one).
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class PromptRenderer:
         voices: dict[str, str],
         rate: int,
         render_timeout: float = 60.0,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if rate not in ESPEAK_RATES:
             raise ConfigError(
@@ -83,6 +90,8 @@ class PromptRenderer:
         self._asterisk_dir = asterisk_dir.rstrip("/")
         self._voices = {language.lower(): voice for language, voice in voices.items()}
         self._rate = rate
+        self._lexicon = load_lexicon() if lexicon is None else lexicon
+        self._spoken: dict[tuple[str, str], str] = {}
         self._render_timeout = render_timeout
         self.render_count = 0
         """Renders this renderer has done (cache hits excluded); for metrics and tests."""
@@ -108,10 +117,25 @@ class PromptRenderer:
                 "prompt-no-voice", f"no voice for language {language!r} (prompts.voices: {known})"
             ) from err
 
+    def spoken(self, text: str, language: str) -> str:
+        """What the voice of ``language`` is given to say ``text`` (English: through the
+        lexicon; other languages: the text, Mandarin becomes pinyin in the worker)."""
+        voice = self.voice_for(language)
+        if not language.lower().startswith("en"):
+            return text
+        if (spoken := self._spoken.get((text, voice))) is None:
+            spoken = self._lexicon.spoken(text, neural=is_piper_voice(voice))
+            if len(self._spoken) >= 4096:  # prompts are few; templated texts are not
+                self._spoken.clear()
+            self._spoken[(text, voice)] = spoken
+        return spoken
+
     def key(self, text: str, language: str) -> str:
         """The cache key of ``text`` spoken in ``language`` at the configured rate."""
         voice = self.voice_for(language)
         parts: list[object] = [text, voice, self._rate]
+        if (spoken := self.spoken(text, language)) != text:
+            parts.append({"spoken": spoken})
         if is_pinyin_voice(voice):
             parts.append(f"pinyin-{PINYIN_FRONTEND}")
         digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode())
@@ -131,7 +155,8 @@ class PromptRenderer:
         async with self._key_locks.hold(key):
             if (audio := self._cached(key)) is not None:
                 return audio
-            return await self._render(key, text, self.voice_for(language))
+            return await self._render(key, text, self.spoken(text, language),
+                                      self.voice_for(language))
 
     async def render_all(
         self,
@@ -169,12 +194,12 @@ class PromptRenderer:
             return None
         return self._audio(key, wav.frames)
 
-    async def _render(self, key: str, text: str, voice: str) -> PromptAudio:
+    async def _render(self, key: str, text: str, spoken: str, voice: str) -> PromptAudio:
         started = time.perf_counter()
         # One job at a time: the worker's 22,050 Hz scratch file is ours until converted.
         # (A job abandoned by a cancelled caller finishes first: the worker is FIFO.)
         async with self._worker_lock:
-            await self._run_in_worker(text, voice, self._scratch)
+            await self._run_in_worker(spoken, voice, self._scratch)
             wav = self._wav_path(key)
             samples = await asyncio.to_thread(_convert_for_asterisk, self._scratch, wav)
         self.render_count += 1
@@ -188,7 +213,9 @@ class PromptRenderer:
             elapsed,
         )
         async with self._index_lock:
-            entry = {"text": text, "voice": voice, "rate": self._rate}
+            entry: dict[str, Any] = {"text": text, "voice": voice, "rate": self._rate}
+            if spoken != text:
+                entry["spoken"] = spoken
             await asyncio.to_thread(_add_to_index, self._dir / "index.json", key, entry)
         return self._audio(key, samples)
 

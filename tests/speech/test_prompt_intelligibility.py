@@ -3,7 +3,7 @@ the recogniser of its language (the one ``make run`` answers callers with).
 
 Issue 15's floors are English WER ≤ 10 % per prompt and Mandarin mean CER ≤ 30 %. What the
 shipped voices reach (docs/speech.md, ``python -m bench --only prompts``): English (Piper
-joe) 3.6 % mean, four prompts above 10 % where tiny.en mishears a phrase; Mandarin
+joe through the pronunciation lexicon) 1.3 % mean, one prompt above 10 %; Mandarin
 (espeak-ng from pinyin) 68 %. The tests hold what is reached, so a voice or
 front-end change that makes prompts less intelligible fails here: English mean WER ≤ 10 %
 and no prompt above 40 %; Mandarin mean CER below ZH_MEAN_CER_REACHED (the plain ``cmn``
