@@ -47,7 +47,7 @@ GATHER_SECONDS = 0.25
 """How long the first waiting invitation waits for others to go with it: a text after the
 call is not late by a quarter of a second, and at hundreds of transfers a second each batch
 is then a few database round trips for dozens of callers instead of for a handful (and the
-calls' own rows are usually written by then, so nothing hurries the event writer)."""
+calls' own rows, which the survey rows refer to, are usually written by then)."""
 _INSERT_SURVEY = insert(SurveyRow.metadata.tables["surveys"])
 TEXTS = {
     "en-US": "Acme Pay: thank you for calling. How did we do? One question: {url} "
