@@ -12,7 +12,10 @@ Three kinds of entry, all matched as whole words in any case:
   Piper's ``[[ phonemes ]]`` (with the punctuation after the word, so the sentence keeps
   its ending); espeak-ng voices ignore these;
 * ``pause_before``: names said after a short pause (a comma) when a word other than an
-  article, preposition or possessive runs into them (``calling, Acme Pay``).
+  article, preposition or possessive runs into them (``calling, Acme Pay``);
+* ``sentence_after``: openers said as a sentence of their own when a comma follows them at
+  the start of a sentence (``Thank you, you are verified.`` is said ``Thank you. You are
+  verified.``: run together, "you are" was heard as "you're" and the rest blurred).
 
 The renderer's cache key holds the spoken form, so a changed lexicon renders the prompts it
 touches again and leaves the others cached.
@@ -49,10 +52,13 @@ class Lexicon:
     say: Mapping[str, str] = field(default_factory=dict)
     ipa: Mapping[str, str] = field(default_factory=dict)
     pause_before: tuple[str, ...] = ()
+    sentence_after: tuple[str, ...] = ()
 
     def spoken(self, text: str, *, neural: bool) -> str:
         """What the voice is given to say ``text``; ``neural``: a Piper voice."""
         out = text
+        for opener in self.sentence_after:
+            out = _pattern(opener, before=r"(^|[.?!]\s+)", after=r",\s+(\w)").sub(_stop, out)
         for name in self.pause_before:
             out = _pattern(name, before=r"\b([A-Za-z']+)\s+").sub(_pause, out)
         for word, respelling in self.say.items():
@@ -67,7 +73,9 @@ class Lexicon:
         """This lexicon with ``other``'s entries added (``other`` wins)."""
         return Lexicon(say={**self.say, **other.say}, ipa={**self.ipa, **other.ipa},
                        pause_before=tuple(dict.fromkeys([*self.pause_before,
-                                                         *other.pause_before])))
+                                                         *other.pause_before])),
+                       sentence_after=tuple(dict.fromkeys([*self.sentence_after,
+                                                           *other.sentence_after])))
 
 
 def load_lexicon(extra: Path | None = None) -> Lexicon:
@@ -96,11 +104,11 @@ def parse_lexicon(data: Any, source: str) -> Lexicon:
         return ConfigError("config-bad-lexicon", f"{source}: {message}")
 
     if not isinstance(data, dict):
-        raise bad("expected a mapping with say, ipa and pause_before")
-    unknown = set(data) - {"say", "ipa", "pause_before"}
+        raise bad("expected a mapping with say, ipa, pause_before and sentence_after")
+    unknown = set(data) - {"say", "ipa", "pause_before", "sentence_after"}
     if unknown:
         raise bad(f"unknown section(s) {', '.join(sorted(map(str, unknown)))} "
-                  "(use say, ipa, pause_before)")
+                  "(use say, ipa, pause_before, sentence_after)")
     tables: dict[str, dict[str, str]] = {}
     for section in ("say", "ipa"):
         entries = data.get(section) or {}
@@ -119,12 +127,14 @@ def parse_lexicon(data: Any, source: str) -> Lexicon:
                 raise bad(f"ipa: {word!r}: give the phonemes without [[ ]], got {value!r}")
             table[" ".join(word.lower().split())] = value.strip()
         tables[section] = table
-    names = data.get("pause_before") or []
-    if not isinstance(names, list) or not all(
-            isinstance(n, str) and _WORD.fullmatch(n.strip()) for n in names):
-        raise bad("pause_before: expected a list of names (words of letters)")
-    return Lexicon(say=tables["say"], ipa=tables["ipa"],
-                   pause_before=tuple(" ".join(n.split()) for n in names))
+    lists: dict[str, tuple[str, ...]] = {}
+    for section in ("pause_before", "sentence_after"):
+        phrases = data.get(section) or []
+        if not isinstance(phrases, list) or not all(
+                isinstance(n, str) and _WORD.fullmatch(n.strip()) for n in phrases):
+            raise bad(f"{section}: expected a list of words or phrases of letters")
+        lists[section] = tuple(" ".join(n.split()) for n in phrases)
+    return Lexicon(say=tables["say"], ipa=tables["ipa"], **lists)
 
 
 @cache
@@ -141,6 +151,10 @@ def _pattern(phrase: str, *, before: str = "", after: str = "") -> re.Pattern[st
 def _pause(match: re.Match[str]) -> str:
     word, name = match.group(1), match.group(2)
     return match.group(0) if word.lower() in _RUN_ON else f"{word}, {name}"
+
+
+def _stop(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}. {match.group(3).upper()}"
 
 
 def _respell(respelling: str, match: re.Match[str]) -> str:

@@ -26,6 +26,7 @@ def test_ipa_reaches_only_the_neural_voice_with_the_sentence_ending_kept() -> No
         "Then press [[pʰˈaʊnd.]] Or star.")
     assert SHIPPED.spoken("Press the pound key", neural=True) == "Press the [[pʰˈaʊnd]] key"
     assert SHIPPED.spoken("Then press pound.", neural=False) == "Then press pound."
+    assert SHIPPED.spoken("A lost card", neural=True) == "A [[lˈɔːst]] card"
 
 
 def test_a_brand_gets_a_pause_unless_an_article_or_preposition_leads_into_it() -> None:
@@ -33,6 +34,15 @@ def test_a_brand_gets_a_pause_unless_an_article_or_preposition_leads_into_it() -
         "Thank you for calling, Acme Pay.")
     for text in ("Welcome to Acme Pay.", "In the Acme Pay app.", "Acme Pay, hello.",
                  "Hello, Acme Pay.", "Calling Acme Payments."):
+        assert SHIPPED.spoken(text, neural=True) == text
+
+
+def test_an_opener_becomes_a_sentence_of_its_own_only_at_a_sentence_start() -> None:
+    assert SHIPPED.spoken("Thank you, you are verified. OK. Thank you, we know.",
+                          neural=True) == (
+        "Thank you. You are verified. OK. Thank you. We know.")
+    for text in ("Thank you for calling.", "We thank you, Sir.", "Thank you.",
+                 "So, thank you, all"):
         assert SHIPPED.spoken(text, neural=True) == text
 
 
@@ -53,6 +63,7 @@ def test_an_admin_file_adds_entries_and_wins(tmp_path: Path) -> None:
     ("say:\n  '12': twelve", "not a word"),
     ("sya:\n  a: b", "unknown section(s) sya"),
     ("pause_before: Acme", "pause_before: expected a list"),
+    ("sentence_after: [1]", "sentence_after: expected a list"),
     ("say: {a: ''}", "non-empty"),
     ("say: [", "not valid YAML"),
 ])

@@ -3,11 +3,11 @@ the recogniser of its language (the one ``make run`` answers callers with).
 
 Issue 15's floors are English WER ≤ 10 % per prompt and Mandarin mean CER ≤ 30 %. What the
 shipped voices reach (docs/speech.md, ``python -m bench --only prompts``): English (Piper
-joe through the pronunciation lexicon) 1.3 % mean, one prompt above 10 %; Mandarin
-(espeak-ng from pinyin) 68 %. The tests hold what is reached, so a voice or
-front-end change that makes prompts less intelligible fails here: English mean WER ≤ 10 %
-and no prompt above 40 %; Mandarin mean CER below ZH_MEAN_CER_REACHED (the plain ``cmn``
-voice Hotline used before is above 100 %).
+joe through the pronunciation lexicon, ivr/speech/lexicon_en.yaml) 0.8 % mean, no prompt
+above 8.3 %; Mandarin (espeak-ng from pinyin) 68 %. The English test holds the issue's floor
+(every prompt ≤ 10 %, so a voice, lexicon or front-end change that blurs a prompt fails
+here); Mandarin holds what is reached, a mean CER below ZH_MEAN_CER_REACHED (the plain
+``cmn`` voice Hotline used before is above 100 %).
 The normalisation of text and transcript is documented in ivr/testing/intelligibility.py.
 """
 
@@ -26,7 +26,7 @@ from ivr.speech.engines import load_recognizers, make_pool
 from ivr.testing.intelligibility import PromptScore, dialplan_prompts, hear_prompts, mean_rate
 
 EN_MEAN_WER = 0.10
-EN_WER_PER_PROMPT = 0.40
+EN_WER_PER_PROMPT = 0.10
 ZH_MEAN_CER_REACHED = 0.90
 DECODE_THREADS = 2
 
