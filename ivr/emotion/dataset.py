@@ -26,7 +26,10 @@ CALM_INTENTS = ("payment_status", "refund", "fees", "card_lost", "fraud_report",
                 "account_access", "balance")
 """Intent phrases of these intents are requests, mostly calm: calm with a small weight."""
 WEIGHTS = {"callers": 1.0, "frames": 0.5, "intents": 0.4, "intents-complaint": 0.3,
-           "reviews": 0.2}
+           "reviews": 0.2, "dev": 0.0}
+DEV_FILES = ("dev_zh.tsv",)
+"""The dev set (split ``dev``, source ``dev``): turns by writers of their own, never trained
+on; for choosing levers and before/after figures (``python -m bench.distress_dev``)."""
 _WORD = re.compile(r"[a-z0-9']+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -85,6 +88,15 @@ def _callers(data: Path) -> list[Example]:
     return out
 
 
+def _dev(data: Path) -> list[Example]:
+    out = []
+    for name in DEV_FILES:
+        if (data / name).is_file():
+            out += [Example(lang, label == "distressed", text, f"{lang}:dev-{writer}", "dev",
+                            "dev") for lang, label, writer, text in _rows(data / name)]
+    return out
+
+
 def _intents(intent_data: Path) -> list[Example]:
     out = []
     for lang in LANGS:
@@ -125,23 +137,27 @@ def _frames(data: Path) -> list[Example]:
 
 
 def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example]:
-    """Every training and test example; disjoint in 4-grams from the held-out set and from
-    each other (train first, then test)."""
+    """Every training, test and dev example; disjoint in 4-grams from the held-out set, and
+    training and test from each other (train first, then test); dev turns are by writers of
+    their own and only kept apart from the held-out set."""
     held = {lang: set() for lang in LANGS}  # type: dict[str, set[str]]
     for h in read_heldout(data):
         held[h.language] |= grams(h.text, h.language)
     taken = {lang: set(held[lang]) for lang in LANGS}
     out: list[Example] = []
     seen: set[tuple[str, str]] = set()
-    examples = _callers(data) + _frames(data) + _intents(intent_data) + _reviews(data)
-    for split in ("train", "test"):
+    examples = (_callers(data) + _frames(data) + _intents(intent_data) + _reviews(data)
+                + _dev(data))
+    for split in ("train", "test", "dev"):
         added: dict[str, set[str]] = {lang: set() for lang in LANGS}
         for ex in examples:
             if ex.split != split:
                 continue
-            key = (ex.language, " ".join(_WORD.findall(ex.text.lower())) or ex.text)
+            key = (ex.language, _dedup_key(ex.text))
             g = grams(ex.text, ex.language)
-            if key in seen or g & taken[ex.language]:
+            # a dev turn may share common wording with training (another writer's turn):
+            # it must only share none with the held-out set
+            if key in seen or g & (held if split == "dev" else taken)[ex.language]:
                 continue
             seen.add(key)
             added[ex.language] |= g
@@ -152,6 +168,13 @@ def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example
     # caller turn is also learnt as a recogniser would print it (same words, same 4-grams).
     return out + [replace(e, text=bare) for e in out if e.source in ("callers", "frames")
                   and (bare := asr_like(e.text)) != e.text]
+
+
+def _dedup_key(text: str) -> str:
+    """Two turns are the same turn when their words (and Chinese characters) are the same;
+    a Chinese turn is not keyed on its Latin words alone (every turn saying "app" is not one)."""
+    lower = unicodedata.normalize("NFKC", text).lower()
+    return "".join(_HAN.findall(lower)) + "|" + " ".join(_WORD.findall(lower))
 
 
 _PUNCT = re.compile(r"[^\w\s']+")

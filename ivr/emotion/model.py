@@ -203,7 +203,7 @@ class DistressModel:
 
 # --- training -------------------------------------------------------------------------------
 
-def _folds(rows: list[Example]) -> list[list[str]]:
+def _folds(rows: Sequence[Example]) -> list[list[str]]:
     writers = sorted({r.writer for r in rows if r.source == "callers"})
     return [writers[i::FOLDS] for i in range(FOLDS)]
 
@@ -232,6 +232,36 @@ def auc(pos: Sequence[float], neg: Sequence[float]) -> float:
     return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
 
 
+def cross_validate(rows: Sequence[Example], x: np.ndarray, y: np.ndarray, w: np.ndarray,
+                   choices: Sequence[float], weak_scales: Sequence[float] = (0.0,),
+                   progress: Callable[[int, int], Any] | None = None
+                   ) -> tuple[float, float, float, np.ndarray]:
+    """Writer-grouped cross-validation on the dev folds: for each regularisation and weak
+    sources' weight, every fold's model scores the caller turns of writers it never saw.
+    Returns the best (out-of-fold AUC on caller turns, C, weak scale, out-of-fold margins)."""
+    folds = _folds(rows)
+    callers = np.array([r.source == "callers" for r in rows])
+    weak = np.array([r.source in WEAK_SOURCES for r in rows])
+    grid = [(c, k) for k in weak_scales for c in choices]
+    best: tuple[float, float, float, np.ndarray] | None = None
+    for i, (c, scale) in enumerate(grid):
+        if progress:
+            progress(i, len(grid))
+        ws = np.where(weak, w * scale, w)
+        oof = np.zeros(len(rows))
+        for held in folds:
+            out_mask = np.array([r.writer in held for r in rows])
+            fit = ~out_mask & (ws > 0)
+            model = _fit(x[fit], y[fit], ws[fit], c)
+            oof[out_mask] = model.decision_function(x[out_mask])
+        m = oof[callers]
+        score = auc(list(m[y[callers] == 1]), list(m[y[callers] == 0]))
+        if best is None or score > best[0] + 1e-9:
+            best = (score, c, scale, oof)
+    assert best is not None
+    return best
+
+
 def train(examples: Sequence[Example], out: Path = MODEL_DIR,
           progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Fit, choose and calibrate one head per language; write ``out/model.json``."""
@@ -247,27 +277,15 @@ def train(examples: Sequence[Example], out: Path = MODEL_DIR,
         x = featurizer.matrix([r.text for r in rows], lang)
         y = np.array([int(r.distressed) for r in rows])
         w = np.array([r.weight for r in rows], dtype=np.float64)
-        folds = _folds(rows)
         callers = np.array([r.source == "callers" for r in rows])
         weak = np.array([r.source in WEAK_SOURCES for r in rows])
-        grid = [(c, k) for k in WEAK_SCALES for c in CHOICES[lang]]
-        best: tuple[float, float, float, np.ndarray] | None = None
-        for i, (c, scale) in enumerate(grid):
+
+        def step(i: int, n: int, lang: str = lang) -> None:
             if progress:
-                progress(f"choose {lang}", i, len(grid))
-            ws = np.where(weak, w * scale, w)
-            oof = np.zeros(len(rows))
-            for held in folds:
-                out_mask = np.array([r.writer in held for r in rows])
-                fit = ~out_mask & (ws > 0)
-                model = _fit(x[fit], y[fit], ws[fit], c)
-                oof[out_mask] = model.decision_function(x[out_mask])
-            m = oof[callers]
-            score = auc(list(m[y[callers] == 1]), list(m[y[callers] == 0]))
-            if best is None or score > best[0] + 1e-9:
-                best = (score, c, scale, oof)
-        assert best is not None
-        cv_auc, c, scale, oof = best
+                progress(f"choose {lang}", i, n)
+
+        cv_auc, c, scale, oof = cross_validate(rows, x, y, w, CHOICES[lang], WEAK_SCALES, step)
+        grid_size = len(CHOICES[lang]) * len(WEAK_SCALES)
         a, b = _platt(oof[callers], y[callers])
         ws = np.where(weak, w * scale, w)
         final = _fit(x[ws > 0], y[ws > 0], ws[ws > 0], c)
@@ -282,8 +300,7 @@ def train(examples: Sequence[Example], out: Path = MODEL_DIR,
             "C": c, "weak_scale": scale, "cv_auc_callers": round(cv_auc, 3),
             "dev_recall_at_0.7": round(float((dev_p[dev_y == 1] >= 0.7).mean()), 3),
             "dev_false_per_100_at_0.7": round(100 * float((dev_p[dev_y == 0] >= 0.7).mean()), 1),
-                                       "train_rows": len(rows),
-                                       "caller_rows": int(callers.sum())}
+            "train_rows": len(rows), "caller_rows": int(callers.sum())}
         if test:
             model_t = DistressModel({"heads": {lang: heads[lang]}}, featurizer)
             p = model_t.probabilities([t.text for t in test], lang)
@@ -293,8 +310,16 @@ def train(examples: Sequence[Example], out: Path = MODEL_DIR,
                                                  if not t.distressed]), 3)
             lang_report["test_rows"] = len(test)
         report[lang] = lang_report
+        dev = [e for e in examples if e.language == lang and e.split == "dev"]
+        if dev:
+            from ivr.emotion.evaluation import evaluate_turns
+            from ivr.emotion.scorer import TrainedScorer
+
+            scorer = TrainedScorer(DistressModel({"heads": {lang: heads[lang]}}, featurizer))
+            lang_report["dev_set"] = evaluate_turns(
+                scorer, lang, [(e.text, e.distressed) for e in dev])
         if progress:
-            progress(f"choose {lang}", len(grid), len(grid))
+            progress(f"choose {lang}", grid_size, grid_size)
     digest = hashlib.sha256(json.dumps(heads, sort_keys=True).encode()).hexdigest()[:12]
     meta = {"version": digest, "format": VERSION,
             "cues": list(CUE_NAMES), "heads": heads, "report": report,

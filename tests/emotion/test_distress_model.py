@@ -58,13 +58,24 @@ def test_no_4gram_of_the_heldout_set_is_in_the_training_data(
 def test_no_writer_and_no_wording_is_in_two_splits(examples: list[dataset.Example]) -> None:
     train = [e for e in examples if e.split == "train"]
     test = [e for e in examples if e.split == "test"]
-    assert test and train
+    dev = [e for e in examples if e.split == "dev"]
+    assert test and train and dev
     assert not {e.writer for e in train} & {e.writer for e in test}
+    assert not {e.writer for e in dev} & ({e.writer for e in train} | {e.writer for e in test})
+    assert {e.source for e in dev} == {"dev"}  # never trained on: train() reads split "train"
     for lang in dataset.LANGS:
         train_grams = {g for e in train if e.language == lang
                        for g in dataset.grams(e.text, lang)}
         assert not {g for e in test if e.language == lang
                     for g in dataset.grams(e.text, lang)} & train_grams
+
+
+def test_chinese_turns_are_not_merged_on_their_latin_words(
+        examples: list[dataset.Example]) -> None:
+    """Every Mandarin turn mentioning the "APP" once counted as one turn (the rest dropped)."""
+    app = {e.text for e in examples if e.language == "zh-CN" and e.source == "callers"
+           and e.split == "train" and "app" in e.text.lower()}
+    assert len(app) >= 10
 
 
 @pytest.mark.parametrize(("language", "text"), [
