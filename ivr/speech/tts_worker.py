@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.speech.neural import is_piper_voice, length_scale, model_path
-from ivr.speech.pinyin import speakable
+from ivr.speech.pinyin import pitch_for, speakable
 
 
 class TtsWorker:
@@ -120,6 +120,7 @@ def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
     _ENGINE_ERRORS.clear()
     _ENGINE.setProperty("voice", voice_id)
     _ENGINE.setProperty("rate", rate)
+    _ENGINE.setProperty("pitch", pitch_for(voice))  # set for every job: it persists
     _ENGINE.save_to_file(speakable(text, voice), out)  # Mandarin: pinyin (jieba loads here)
     _wait_until_espeak_idle()  # else runAndWait may cancel this prompt (module docstring)
     with contextlib.redirect_stdout(io.StringIO()):
