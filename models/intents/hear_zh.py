@@ -1,0 +1,115 @@
+"""Make ``heard/zh-CN.tsv``: our Mandarin training sentences as the shipped recogniser hears
+them on a telephone line, so the intent model learns the recogniser's near-sound mistakes
+(余额 → 如何, 挂失 → 怕死) and not only clean text.
+
+    PYTHONPATH=. .venv/bin/python models/intents/hear_zh.py   # about 10 CPU-minutes
+    .venv/bin/python models/intents/build_data.py             # merges it into data/zh-CN/
+
+Every *core* of ``phrases/zh-CN.txt`` in the training and validation splits (never the test
+split, never a bench or dev sentence) is spoken :data:`TAKES` times by espeak-ng
+``cmn-latn-pinyin`` in a voice drawn from :data:`VARIANTS` with a random pitch and rate,
+perturbed in speed, pitch and noise (:func:`ivr.testing.mandarin.perturb`), passed through
+8 kHz G.711 μ-law and transcribed by the zh-CN recogniser of ``make run`` (Whisper base,
+:mod:`ivr.speech.whisper_zh`). None of the variants is a voice of the Mandarin bench or dev
+sets (``+f2``, ``+m3``, ``+klatt2``), so their figures measure other voices than the ones
+trained on. Voices and noise are seeded by the core; transcripts change only with the
+recogniser. ``build_data.py`` keeps the transcripts with CER ≤ 0.6 (``MAX_HEARD_CER``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import sys
+import zlib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from build_data import HEARD_SPLITS, core_splits, measured  # noqa: E402
+
+LANG = "zh-CN"
+TAKES = 2
+VARIANTS = ("+m1", "+m2", "+m4", "+m5", "+m7", "+f1", "+f3", "+f4", "+f5", "+klatt",
+            "+klatt3", "+klatt4")
+"""espeak-ng voice variants to speak with: none of the bench/dev voices."""
+
+
+def plan(limit: int | None = None) -> list[dict[str, object]]:
+    """One entry per take: intent, core, voice (variant, pitch, wpm) and perturbation."""
+    from ivr.testing.mandarin import SpeechVoice
+
+    cores = sorted((intent, core) for (intent, core), split in core_splits(LANG).items()
+                   if split in HEARD_SPLITS and core not in measured())
+    out: list[dict[str, object]] = []
+    for intent, core in cores[:limit]:
+        rng = random.Random(zlib.crc32(core.encode()))
+        for variant in rng.sample(VARIANTS, TAKES):
+            voice = SpeechVoice(variant.strip("+"), variant, rng.randint(25, 75),
+                                rng.randint(140, 185))
+            shape = {"speed": round(rng.uniform(0.9, 1.12), 3),
+                     "pitch": round(rng.uniform(0.93, 1.07), 3),
+                     "snr_db": rng.choice([None, 30.0, 25.0, 20.0, 15.0])}
+            out.append({"intent": intent, "core": core, "voice": voice, "shape": shape,
+                        "seed": rng.randrange(1 << 30)})
+    return out
+
+
+async def hear(takes: list[dict[str, object]], models_dir: Path) -> list[str]:
+    from rich.progress import Progress
+
+    from ivr.audio.frames import AudioClip
+    from ivr.speech.asr import DecodePool
+    from ivr.speech.engines import load_recognizer
+    from ivr.speech.settings import SpeechSettings
+    from ivr.testing.mandarin import perturb, speak, telephone
+
+    cfg = SpeechSettings().language(LANG)
+    assert cfg is not None
+    pool = DecodePool(1, timeout=120, queue_timeout=600)
+    heard = []
+    try:
+        recognizer = await asyncio.to_thread(load_recognizer, LANG, cfg, pool,
+                                             models_dir=models_dir)
+        with Progress() as progress:
+            task = progress.add_task("transcribing", total=len(takes))
+            for take in takes:
+                audio = perturb(speak(str(take["core"]), take["voice"], rate=16000),  # type: ignore[arg-type]
+                                16000, seed=take["seed"], **take["shape"])  # type: ignore[arg-type]
+                result = await recognizer.recognize(AudioClip(telephone(audio, 16000), 8000))
+                heard.append(" ".join(result.text.replace("\t", " ").split()))
+                progress.advance(task)
+    finally:
+        pool.shutdown()
+    return heard
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models-dir", type=Path, default=ROOT / "var" / "models",
+                        help="where the Whisper base model is (joined there when missing)")
+    parser.add_argument("--out", type=Path, default=HERE / "heard" / f"{LANG}.tsv")
+    parser.add_argument("--limit", type=int, help="only the first N cores (a quick look)")
+    args = parser.parse_args()
+    takes = plan(args.limit)
+    heard = asyncio.run(hear(takes, args.models_dir))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_NONE, lineterminator="\n")
+        out.writerow(["intent", "core", "voice", "shape", "heard"])
+        for take, text in zip(takes, heard, strict=True):
+            voice, shape = take["voice"], take["shape"]
+            out.writerow([take["intent"], take["core"],
+                          f"{voice.variant} p{voice.pitch} s{voice.wpm}",  # type: ignore[attr-defined]
+                          f"speed {shape['speed']} pitch {shape['pitch']} "  # type: ignore[index]
+                          f"snr {shape['snr_db']}", text])  # type: ignore[index]
+    print(f"{len(takes)} takes → {args.out}")
+
+
+if __name__ == "__main__":
+    main()
