@@ -63,3 +63,15 @@ def test_sound_alike_copies_sound_the_same() -> None:
     for copy in copies:
         assert len(copy) == len(text)
         assert [fuzzy_syllable(s) for s in pinyin_syllables(copy)] == want, copy
+
+
+def test_no_bench_or_dev_sentence_is_a_training_phrase_or_row() -> None:
+    """The Mandarin bench and dev accuracies are only honest when the model never saw the
+    sentences they measure, in the phrases or in any split's rows."""
+    phrases = {line.strip() for line in
+               (INTENTS / "phrases" / "zh-CN.txt").read_text(encoding="utf-8").splitlines()}
+    rows = {r.text for split in ("train", "validation", "test")
+            for r in read_split(INTENTS / "data", split) if r.lang == "zh-CN"}
+    measured = {text for _intent, text in bench_items() + dev_items()}
+    assert not measured & phrases
+    assert not measured & rows
