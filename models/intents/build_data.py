@@ -162,12 +162,9 @@ def cer(reference: str, heard: str) -> float:
     ref, hyp = (re.sub(r"[^\u3400-\u9fff]", "", t) for t in (reference, heard))
     if not ref:
         return 0.0 if not hyp else 1.0
-    row = list(range(len(hyp) + 1))
-    for i, a in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, b in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (a != b))
-    return row[-1] / len(ref)
+    from ivr.testing.intelligibility import edit_distance
+
+    return edit_distance(ref, hyp) / len(ref)
 
 
 @lru_cache(maxsize=1)

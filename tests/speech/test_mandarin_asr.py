@@ -15,6 +15,7 @@ from ivr.speech.asr import DecodePool, SpeechError
 from ivr.speech.engines import load_recognizer, load_recognizers
 from ivr.speech.settings import SpeechSettings
 from ivr.speech.whisper_zh import clean_transcript, simplified
+from ivr.testing.intelligibility import edit_distance
 from ivr.testing.mandarin import SpeechVoice, speak, telephone
 
 PROMPT_VOICE = SpeechVoice("prompts", "", 50, 165)
@@ -23,12 +24,7 @@ MODELS = ROOT / "var" / "models"  # where `make run` and the other tests keep it
 
 
 def cer(ref: str, hyp: str) -> float:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / len(ref)
+    return edit_distance(ref, hyp) / len(ref)
 
 
 @pytest.fixture(scope="module")
