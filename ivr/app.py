@@ -84,7 +84,8 @@ def make_renderer(settings: Settings) -> PromptRenderer:
     p = settings.prompts
     return PromptRenderer(sounds_dir=settings.sounds_dir, asterisk_dir=settings.asterisk_sounds_dir,
                           voices=p.voices, rate=p.rate, render_timeout=p.render_timeout,
-                          lexicon=load_lexicon(p.lexicon))
+                          lexicon=load_lexicon(p.lexicon),
+                          shared_dir=Path(p.shared_cache) if p.shared_cache.strip() else None)
 
 
 class RenderedPrompts:

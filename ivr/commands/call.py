@@ -1,6 +1,7 @@
 """``ivr call``: phone a running Hotline over WebRTC from the terminal (headless, aiortc).
 
-Steps run in the order given: ``--say TEXT`` (spoken by espeak-ng), ``--say-file F.wav``,
+Steps run in the order given: ``--say TEXT`` (spoken by espeak-ng; Mandarin by the Kokoro
+voice :data:`CALLER_VOICE_ZH` when the neural extra is installed), ``--say-file F.wav``,
 ``--press KEYS``. Prints each prompt Hotline played, what it understood and the outcome.
 """
 
@@ -19,6 +20,8 @@ from ivr.telephony.prompt_files import read_wav
 
 ESPEAK_VOICES = {"en-US": "en-us", "zh-CN": "cmn-latn-pinyin"}
 """The caller's voice per language (Mandarin is read from pinyin, as the prompts are)."""
+CALLER_VOICE_ZH = "kokoro:jf_alpha"
+"""The caller's Mandarin voice with the neural extra: a style other than the prompts'."""
 
 
 class _Step(argparse.Action):
@@ -39,7 +42,8 @@ def register(sub: Any, add_command: Any) -> None:
                    help="the server's base address (default: this machine's server from the "
                         "settings' http.bind, e.g. http://127.0.0.1:8080)")
     p.add_argument("--say", action=_Step, const="say", metavar="TEXT",
-                   help="say TEXT (espeak-ng) when Hotline listens; repeatable, in order")
+                   help="say TEXT when Hotline listens (espeak-ng; Mandarin: the Kokoro "
+                        "voice when installed); repeatable, in order")
     p.add_argument("--say-file", action=_Step, const="say-file", metavar="F.wav",
                    help="say the audio of a WAV file; repeatable, in order")
     p.add_argument("--press", action=_Step, const="press", metavar="KEYS",
@@ -68,6 +72,7 @@ def local_url(bind: str) -> str:
 
 def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
     """Turn (kind, value) pairs into caller steps; speech is synthesised here."""
+    from ivr.speech import kokoro
     from ivr.speech.pinyin import speakable
     from ivr.telephony.headless import SPEAK_RATE, Step
     from ivr.testing.speech_audio import espeak
@@ -82,8 +87,11 @@ def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
         elif kind == "say":
             voice = ESPEAK_VOICES.get(language or "en-US", "en-us")
             try:
-                samples = espeak(speakable(value, voice), voice, rate=SPEAK_RATE)
-            except (OSError, RuntimeError) as err:
+                if (language or "").lower() == "zh-cn" and kokoro.installed():
+                    samples = _kokoro(value, SPEAK_RATE)
+                else:
+                    samples = espeak(speakable(value, voice), voice, rate=SPEAK_RATE)
+            except (OSError, RuntimeError, LookupError) as err:
                 raise ConfigError("call-no-tts", f"cannot synthesise speech: {err}") from err
             steps.append(Step("say", samples=samples, label=value))
         else:
@@ -93,6 +101,16 @@ def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
                 raise ConfigError("call-bad-wav", f"--say-file {value}: {err}") from err
             steps.append(Step("say", samples=resample(samples, rate, SPEAK_RATE), label=value))
     return steps
+
+
+def _kokoro(text: str, rate: int) -> Any:
+    import numpy as np
+
+    from ivr.speech import kokoro
+
+    audio = kokoro.synthesize(text, CALLER_VOICE_ZH)
+    pcm = np.clip(audio * 32767, -32768, 32767).astype(np.int16)
+    return resample(pcm, kokoro.SAMPLE_RATE, rate)
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace, out: Any) -> int:

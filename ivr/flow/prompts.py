@@ -19,6 +19,12 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
             texts.append(node.survey.thanks)
         if node.verify is not None:
             texts.extend(text for _, text in node.verify.prompts)
+        if node.ask is not None and node.ask.intents:  # "Did you mean ...?": one per intent
+            from ivr.flow.intents import confirm_text
+
+            languages = sorted((node.ask.prompt or {}).keys())
+            texts.extend({lang: confirm_text(node.ask, intent, lang)}
+                         for intent in node.ask.intents for lang in languages)
     seen: set[tuple[str, str]] = set()
     for text in texts:
         for language, words in (text or {}).items():

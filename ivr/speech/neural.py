@@ -35,8 +35,11 @@ def installed(name: str) -> bool:
 
 def default_voices() -> dict[str, str]:
     """The prompt voice of each language: the packaged neural voice when installed."""
+    from ivr.speech import kokoro
+
     english = f"{PIPER_PREFIX}joe-us" if installed("joe-us") else "en-us"
-    return {"en-US": english, "zh-CN": "cmn-latn-pinyin"}
+    mandarin = kokoro.DEFAULT_VOICE if kokoro.installed() else "cmn-latn-pinyin"
+    return {"en-US": english, "zh-CN": mandarin}
 
 
 def model_path(voice: str) -> Path:

@@ -75,6 +75,13 @@ class SpeechSettings(BaseModel):
         return self.languages.get(tag)
 
 
+def default_shared_cache() -> str:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ivr", "prompts")
+
+
 class PromptSettings(BaseModel):
     """Text-to-speech prompts rendered for Asterisk."""
 
@@ -86,10 +93,16 @@ class PromptSettings(BaseModel):
     """Voice per language: an espeak-ng voice (``en-us``; ``cmn-latn-pinyin`` and its
     ``+variants`` are given pinyin made from the hanzi, :mod:`ivr.speech.pinyin`; plain
     ``cmn`` reads most hanzi as English letter names) or a packaged neural voice
-    (``piper:joe-us``, :mod:`ivr.speech.neural`). Default: en-US ``piper:joe-us`` when the
-    ``neural`` extra is installed, else ``en-us``; zh-CN ``cmn-latn-pinyin``."""
+    (``piper:joe-us``, :mod:`ivr.speech.neural`; ``kokoro:jm_kumo`` for Mandarin,
+    :mod:`ivr.speech.kokoro`). Default with the ``neural`` extra installed: en-US
+    ``piper:joe-us``, zh-CN ``kokoro:jm_kumo``; without it ``en-us`` and
+    ``cmn-latn-pinyin``."""
     rate: int = 165
     """Speaking rate in words per minute."""
+    shared_cache: str = Field(default_factory=lambda: default_shared_cache())
+    """A host-wide folder for the dialplans' rendered prompts (never per-call texts): other
+    data folders and instances on this host copy them instead of rendering again. Default
+    ``$XDG_CACHE_HOME/ivr/prompts`` (``~/.cache/ivr/prompts``); empty: off."""
     lexicon: Path | None = None
     """A YAML file of English pronunciations added to the shipped ones
     (``ivr/speech/lexicon_en.yaml``, same format; :mod:`ivr.speech.lexicon`). It changes

@@ -13,6 +13,13 @@ inherited threads or locks), one job at a time; a thread of the server converts 
 worker's 22,050 Hz output to 8 kHz. The event loop only waits, and every render has a
 timeout.
 
+The dialplans' own prompts (:meth:`PromptRenderer.render_all`; never a per-call text, which
+may hold account data) are also kept in a host-wide folder, ``prompts.shared_cache``
+(default ``~/.cache/ivr/prompts``): another data folder on the same host, a fresh install or
+a second instance, copies them from there instead of rendering them again. The neural
+Mandarin voice renders at about real time on one core, so a first start would otherwise
+take minutes.
+
 The worker process and the pyttsx3 quirks it works around: :mod:`ivr.speech.tts_worker`.
 """
 
@@ -33,6 +40,8 @@ from typing import Any
 
 from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
+from ivr.speech.kokoro import FRONTEND_VERSION as KOKORO_FRONTEND
+from ivr.speech.kokoro import is_kokoro_voice
 from ivr.speech.lexicon import Lexicon, load_lexicon
 from ivr.speech.neural import is_piper_voice
 from ivr.speech.pinyin import FRONTEND_VERSION as PINYIN_FRONTEND
@@ -62,7 +71,8 @@ class PromptRenderer:
 
     ``voices`` maps a BCP-47 language ("en-US", "zh-CN") to an espeak-ng voice ("en-us",
     "cmn-latn-pinyin": Mandarin is read from pinyin) or a packaged Piper voice
-    ("piper:joe-us"); ``rate`` is in words per minute; ``asterisk_dir`` is ``sounds_dir``
+    ("piper:joe-us") or the packaged Kokoro Mandarin voice ("kokoro:jm_kumo"); ``rate`` is
+    in words per minute; ``asterisk_dir`` is ``sounds_dir``
     as Asterisk sees it (another host or container may mount it elsewhere); ``lexicon``
     says how English prompts are spoken (default: the shipped one).
     """
@@ -76,6 +86,7 @@ class PromptRenderer:
         rate: int,
         render_timeout: float = 60.0,
         lexicon: Lexicon | None = None,
+        shared_dir: Path | None = None,
     ) -> None:
         if rate not in ESPEAK_RATES:
             raise ConfigError(
@@ -91,6 +102,7 @@ class PromptRenderer:
         self._voices = {language.lower(): voice for language, voice in voices.items()}
         self._rate = rate
         self._lexicon = load_lexicon() if lexicon is None else lexicon
+        self._shared = shared_dir.expanduser().absolute() if shared_dir else None
         self._spoken: dict[tuple[str, str], str] = {}
         self._render_timeout = render_timeout
         self.render_count = 0
@@ -138,6 +150,8 @@ class PromptRenderer:
             parts.append({"spoken": spoken})
         if is_pinyin_voice(voice):
             parts.append(f"pinyin-{PINYIN_FRONTEND}")
+        elif is_kokoro_voice(voice):
+            parts.append(f"kokoro-{KOKORO_FRONTEND}-pinyin-{PINYIN_FRONTEND}")
         digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode())
         return digest.hexdigest()[:16]
 
@@ -145,8 +159,9 @@ class PromptRenderer:
         """The prompt if it is already rendered, else None. Never renders."""
         return self._cached(self.key(text, language))
 
-    async def ensure(self, text: str, language: str) -> PromptAudio:
-        """The prompt, rendered now unless cached; concurrent calls for one key render once."""
+    async def ensure(self, text: str, language: str, *, share: bool = False) -> PromptAudio:
+        """The prompt, rendered now unless cached; concurrent calls for one key render once.
+        ``share``: a dialplan's own text, which may come from and go to the host-wide cache."""
         if not text.strip():
             raise PromptError("prompt-empty-text", "cannot render an empty prompt")
         key = self.key(text, language)
@@ -155,8 +170,14 @@ class PromptRenderer:
         async with self._key_locks.hold(key):
             if (audio := self._cached(key)) is not None:
                 return audio
-            return await self._render(key, text, self.spoken(text, language),
-                                      self.voice_for(language))
+            share = share and self._shared is not None
+            if share and (audio := await self._from_shared(key, text, language)) is not None:
+                return audio
+            audio = await self._render(key, text, self.spoken(text, language),
+                                       self.voice_for(language))
+            if share:
+                await asyncio.to_thread(self._to_shared, audio)
+            return audio
 
     async def render_all(
         self,
@@ -173,7 +194,7 @@ class PromptRenderer:
             self.voice_for(language)
         done: list[PromptAudio] = []
         for text, language in pairs:
-            done.append(await self.ensure(text, language))
+            done.append(await self.ensure(text, language, share=True))
             if on_progress is not None:
                 on_progress(len(done), len(pairs))
         return done
@@ -183,6 +204,32 @@ class PromptRenderer:
         self._closed = True
         async with self._worker_lock:
             await self._stop_worker(kill=False)
+
+    # The host-wide cache ----------------------------------------------------
+    async def _from_shared(self, key: str, text: str, language: str) -> PromptAudio | None:
+        assert self._shared is not None
+        source = self._shared / f"{key}.wav"
+        try:
+            wav = await asyncio.to_thread(read_wav_format, source)
+            if (wav.rate, wav.channels, wav.sample_width) != (TELEPHONY_RATE, 1, 2) or not wav.frames:
+                return None
+            data = await asyncio.to_thread(source.read_bytes)
+            await asyncio.to_thread(write_file_atomically, self._wav_path(key), data)
+        except (OSError, PromptError):
+            return None
+        async with self._index_lock:
+            entry: dict[str, Any] = {"text": text, "voice": self.voice_for(language),
+                                     "rate": self._rate, "from": str(self._shared)}
+            await asyncio.to_thread(_add_to_index, self._dir / "index.json", key, entry)
+        return self._audio(key, wav.frames)
+
+    def _to_shared(self, audio: PromptAudio) -> None:
+        assert self._shared is not None
+        try:
+            self._shared.mkdir(parents=True, exist_ok=True)
+            write_file_atomically(self._shared / audio.path.name, audio.path.read_bytes())
+        except OSError as err:  # a read-only home: this instance just renders its own
+            _LOG.warning("could not keep prompt %s in %s: %s", audio.key, self._shared, err)
 
     # Rendering --------------------------------------------------------------
     def _cached(self, key: str) -> PromptAudio | None:

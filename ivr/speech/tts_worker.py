@@ -1,7 +1,8 @@
 """The one process that owns the pyttsx3 engine, and the jobs that run in it.
 
-It also runs the packaged Piper voices (``piper:NAME``, :mod:`ivr.speech.neural`) when one
-is configured: a job for such a voice never touches pyttsx3.
+It also runs the packaged Piper voices (``piper:NAME``, :mod:`ivr.speech.neural`) and the
+Kokoro Mandarin voice (``kokoro:NAME``, :mod:`ivr.speech.kokoro`) when one is configured: a
+job for such a voice never touches pyttsx3.
 
 pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
 
@@ -42,6 +43,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ivr.speech.kokoro import is_kokoro_voice
 from ivr.speech.neural import is_piper_voice, length_scale, model_path
 from ivr.speech.pinyin import pitch_for, speakable
 
@@ -115,6 +117,8 @@ def _render_in_worker(text: str, voice: str, rate: int, out: str) -> str:
     """Worker job: speak ``text`` into ``out`` as 22,050 Hz WAV; return ``out``."""
     if is_piper_voice(voice):
         return _render_with_piper(text, voice, rate, out)
+    if is_kokoro_voice(voice):
+        return _render_with_kokoro(text, voice, rate, out)
     voice_id = _voice_id(voice)
     Path(out).unlink(missing_ok=True)  # an abandoned job's file must not pass for ours
     _ENGINE_ERRORS.clear()
@@ -153,6 +157,20 @@ def _render_with_piper(text: str, voice: str, rate: int, out: str) -> str:
     try:
         with wave.open(out, "wb") as wav:
             _PIPER[voice].synthesize_wav(text, wav, syn_config=config)
+    except BaseException:
+        Path(out).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _render_with_kokoro(text: str, voice: str, rate: int, out: str) -> str:
+    """The packaged Kokoro model (loaded once per worker) speaks Mandarin ``text``."""
+    from ivr.speech import kokoro
+
+    Path(out).unlink(missing_ok=True)
+    samples = kokoro.synthesize(text, voice, speed=1.0 / length_scale(rate))
+    try:
+        kokoro.write_wav(samples, out)
     except BaseException:
         Path(out).unlink(missing_ok=True)
         raise

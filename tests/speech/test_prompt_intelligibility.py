@@ -4,10 +4,10 @@ the recogniser of its language (the one ``make run`` answers callers with).
 Issue 15's floors are English WER ≤ 10 % per prompt and Mandarin mean CER ≤ 30 %. What the
 shipped voices reach (docs/speech.md, ``python -m bench --only prompts``): English (Piper
 joe through the pronunciation lexicon, ivr/speech/lexicon_en.yaml) 0.8 % mean, no prompt
-above 8.3 %; Mandarin (espeak-ng from pinyin, pitch 70) 64 %. The English test holds the
-issue's floor (every prompt ≤ 10 %, so a voice, lexicon or front-end change that blurs a
-prompt fails here); Mandarin holds what is reached, a mean CER below ZH_MEAN_CER_REACHED
-(the plain ``cmn`` voice Hotline used before is above 100 %).
+above 8.3 %; Mandarin (the Kokoro voice ``kokoro:jm_kumo`` from Hotline's pinyin,
+ivr/speech/kokoro.py) about 25 %, where espeak-ng from pinyin reached 64 % and the plain
+``cmn`` voice more than 100 %. Both tests hold the issue's floors, so a voice, lexicon or
+front-end change that blurs the prompts fails here.
 The normalisation of text and transcript is documented in ivr/testing/intelligibility.py.
 """
 
@@ -27,7 +27,7 @@ from ivr.testing.intelligibility import PromptScore, dialplan_prompts, hear_prom
 
 EN_MEAN_WER = 0.10
 EN_WER_PER_PROMPT = 0.10
-ZH_MEAN_CER_REACHED = 0.90
+ZH_MEAN_CER = 0.30
 DECODE_THREADS = 2
 
 
@@ -91,4 +91,4 @@ def test_mandarin_prompts_are_heard_back_as_their_text(
     scores = _hear(settings, dialplan_dir, recognisers, "zh-CN")
     mean = mean_rate(scores)
     print(f"\nzh-CN mean CER {mean:.1%}\n{_report(scores)}")
-    assert mean <= ZH_MEAN_CER_REACHED, f"mean CER {mean:.1%}:\n{_report(scores)}"
+    assert mean <= ZH_MEAN_CER, f"mean CER {mean:.1%}:\n{_report(scores)}"

@@ -286,3 +286,65 @@ async def test_english_prompts_default_to_the_packaged_neural_voice(tmp_path: Pa
     assert index[neural.key]["voice"] == "piper:joe-us"
     assert caught.value.code == "prompt-no-voice"
     assert "piper:joe-us" in caught.value.message
+
+
+async def test_mandarin_prompts_default_to_the_packaged_kokoro_voice(tmp_path: Path) -> None:
+    """With the neural extra (``make`` installs it) Mandarin is spoken by Kokoro; how well it
+    is understood is tests/speech/test_prompt_intelligibility.py's job."""
+    from ivr.speech import kokoro
+    from ivr.speech.neural import default_voices
+
+    voices = default_voices()
+    if not kokoro.installed():  # without the neural extra: espeak-ng from pinyin
+        assert voices["zh-CN"] == "cmn-latn-pinyin"
+        return
+    assert voices["zh-CN"] == "kokoro:jm_kumo"
+    renderer = _renderer(tmp_path, voices=voices)
+    unknown = _renderer(tmp_path / "unknown", voices={"zh-CN": "kokoro:nobody"})
+    try:
+        spoken = await renderer.ensure(WELCOME_ZH, "zh-CN")
+        espeak = _renderer(tmp_path / "espeak")
+        before = await espeak.ensure(WELCOME_ZH, "zh-CN")
+        await espeak.aclose()
+        with pytest.raises(PromptError) as caught:
+            await unknown.ensure("您好。", "zh-CN")
+    finally:
+        await renderer.aclose()
+        await unknown.aclose()
+    _assert_is_speech(spoken, min_seconds=2.0)
+    assert spoken.key != before.key  # another voice, another cache entry
+    index = json.loads((spoken.path.parent / "index.json").read_text("utf-8"))
+    assert index[spoken.key]["voice"] == "kokoro:jm_kumo"
+    assert caught.value.code == "prompt-no-voice"
+    assert "kokoro:jm_kumo" in caught.value.message  # the error lists the packaged styles
+
+
+async def test_dialplan_prompts_are_shared_across_data_dirs_and_call_texts_are_not(
+        tmp_path: Path) -> None:
+    shared = tmp_path / "host-cache"
+    prompts = [("Goodbye.", "en-US"), ("再见。", "zh-CN")]
+    first = PromptRenderer(sounds_dir=tmp_path / "a", asterisk_dir=ASTERISK_DIR, voices=VOICES,
+                           rate=165, shared_dir=shared)
+    second = PromptRenderer(sounds_dir=tmp_path / "b", asterisk_dir=ASTERISK_DIR,
+                            voices=VOICES, rate=165, shared_dir=shared)
+    try:
+        rendered = await first.render_all(prompts)
+        balance = await first.ensure("Your balance is 1,234 dollars.", "en-US")
+        copied = await second.render_all(prompts)
+        # a damaged host-wide copy is not played: it is rendered again
+        (shared / f"{second.key('再见。', 'zh-CN')}.wav").write_bytes(b"RIFF garbage")
+        third = PromptRenderer(sounds_dir=tmp_path / "c", asterisk_dir=ASTERISK_DIR,
+                               voices=VOICES, rate=165, shared_dir=shared)
+        again = await third.render_all(prompts)
+        await third.aclose()
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert first.render_count == 3 and second.render_count == 0 and third.render_count == 1
+    for mine, theirs in zip(rendered, copied, strict=True):
+        assert theirs.path.parent == tmp_path / "b"
+        assert theirs.path.read_bytes() == mine.path.read_bytes()
+    _assert_is_speech(again[1], min_seconds=0.3)
+    assert (shared / again[1].path.name).read_bytes() == again[1].path.read_bytes()  # mended
+    assert not (shared / balance.path.name).exists()  # per-call texts may hold account data
+    assert sorted(p.name for p in shared.glob("*.wav")) == sorted(a.path.name for a in rendered)
