@@ -1,10 +1,13 @@
 """Mandarin speech: CER and intent accuracy on recogniser output, end of speech → final text,
 real-time factor and CPU-seconds per turn, start-up time and RSS with both languages.
 
-Audio: :mod:`bench.mandarin_set` (every intent) rendered at bench time by espeak-ng
-``cmn-latn-pinyin`` in two voices that are not the prompts' voice (``+f2`` pitch 72 at 150
-wpm, ``+m3`` pitch 30 at 175 wpm), each sentence perturbed in turn (clean; 1.1× speed, pitch
-×0.94, 25 dB SNR; 0.92× speed, pitch ×1.06, 20 dB SNR), then 8 kHz G.711 μ-law.
+Audio: :mod:`bench.mandarin_set` (every intent) rendered at bench time in four voices, none
+of them the prompts' (``kokoro:jm_kumo``) or ``ivr call``'s (``kokoro:jf_alpha``): espeak-ng
+``cmn-latn-pinyin`` ``+f2`` pitch 72 at 150 wpm and ``+m3`` pitch 30 at 175 wpm, and the
+Kokoro neural styles ``jf_nezumi`` and ``jf_tebukuro`` (0.95× speed) when the neural extra
+is installed; each sentence perturbed in turn (clean; 1.1× speed, pitch ×0.94, 25 dB SNR;
+0.92× speed, pitch ×1.06, 20 dB SNR), then 8 kHz G.711 μ-law. Figures are given over all
+clips and per family (``cer_espeak``/``cer_neural``, and intent accuracy likewise).
 
 * CER: hanzi only (digits read as hanzi), edit distance over reference length, all clips.
 * Intent accuracy: what a call on hotline.yaml's open question makes of the recogniser's
@@ -51,15 +54,20 @@ def hanzi(text: str) -> str:
 
 
 def clips(sentences: list[tuple[str, str]] | None = None, *, seed: int = 0,
-          shift: int = 0) -> list[dict[str, Any]]:
+          shift: int = 0, neural: bool = False) -> list[dict[str, Any]]:
     """The rendered set (``sentences``, default the bench set): intent, text, voice,
     perturbation, 8 kHz μ-law samples. ``seed`` offsets the noise seeds and ``shift`` the
-    turn of perturbations (the dev set uses other ones)."""
-    from ivr.testing.mandarin import VOICES, perturb, speak, telephone
+    turn of perturbations (the dev set uses other ones); ``neural`` adds the two Kokoro
+    test voices when the neural extra is installed."""
+    from ivr.speech import kokoro
+    from ivr.testing.mandarin import NEURAL_VOICES, VOICES, perturb, speak, telephone
 
+    voices: list[Any] = list(VOICES[:2])
+    if neural and kokoro.installed():
+        voices += NEURAL_VOICES
     out = []
     for i, (intent, text) in enumerate(items() if sentences is None else sentences):
-        for j, voice in enumerate(VOICES[:2]):
+        for j, voice in enumerate(voices):
             shape = PERTURBATIONS[(i + j + shift) % len(PERTURBATIONS)]
             audio = perturb(speak(text, voice, rate=16000), 16000, seed=i + seed, **shape)  # type: ignore[arg-type]
             out.append({"intent": intent, "text": text, "voice": voice.name, "shape": shape,
@@ -177,7 +185,7 @@ async def _run(args: Any) -> dict[str, Any]:
     try:
         recognizer = await asyncio.to_thread(load_recognizer, "zh-CN", cfg, pool,
                                              models_dir=ROOT / "var" / "models")
-        set_ = clips()
+        set_ = clips(neural=True)
         batch = await _batch(recognizer, set_)
         intents = _intents(set_)
         latency = await _latency(recognizer, set_, int(getattr(args, "turns", 0) or 16))
@@ -192,6 +200,12 @@ async def _run(args: Any) -> dict[str, Any]:
         errs = sum(edit_distance(hanzi(c["text"]), hanzi(c["heard"])) for c in mine)
         by_voice[voice] = round(errs / sum(len(hanzi(c["text"])) for c in mine), 3)
     row["cer_by_voice"] = by_voice
+    for family, prefix in (("espeak", ("f2", "m3")), ("neural", ("kokoro",))):
+        mine = [c for c in set_ if c["voice"].startswith(prefix)]
+        if mine:
+            errs = sum(edit_distance(hanzi(c["text"]), hanzi(c["heard"])) for c in mine)
+            row[f"cer_{family}"] = round(errs / sum(len(hanzi(c["text"])) for c in mine), 3)
+            row[f"intent_accuracy_heard_{family}"] = _intents(mine)["intent_accuracy_heard"]
     met = (row["cer"] <= 0.12 and row["intent_accuracy_heard"] >= 0.90
            and row["eos_to_final_p95_s"] <= 1.5 and row["cpu_s_per_turn_p95"] <= 2.0)
     return {"title": "Mandarin speech: CER, intents on recogniser output, latency, CPU",

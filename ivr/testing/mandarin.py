@@ -1,5 +1,6 @@
-"""Mandarin test speech: hanzi → pinyin (pypinyin) → espeak-ng ``cmn-latn-pinyin``, in
-several voices, perturbed, and passed through a telephone line (8 kHz, G.711 μ-law).
+"""Mandarin test speech: hanzi → pinyin (pypinyin) → espeak-ng ``cmn-latn-pinyin``, or the
+Kokoro neural model (:data:`NEURAL_VOICES`), in several voices, perturbed, and passed
+through a telephone line (8 kHz, G.711 μ-law).
 
 The prompts of the hotline use the plain ``cmn-latn-pinyin`` voice; the test voices here
 use other espeak-ng variants (a different formant set, pitch and rate) so a bench on them
@@ -38,6 +39,24 @@ VOICES = (
 )
 """Test voices; none is the prompts' voice (plain ``cmn-latn-pinyin``, pitch 50)."""
 
+
+@dataclass(frozen=True, slots=True)
+class NeuralVoice:
+    """A Kokoro speaker style (:mod:`ivr.speech.kokoro`) at a speed: neural speech, closer
+    to a person than espeak-ng's formants."""
+
+    name: str
+    style: str
+    speed: float = 1.0
+
+
+NEURAL_VOICES = (
+    NeuralVoice("kokoro-nezumi", "jf_nezumi", 1.0),
+    NeuralVoice("kokoro-tebukuro", "jf_tebukuro", 0.95),
+)
+"""Neural test voices; neither is the prompts' (``kokoro:jm_kumo``) nor ``ivr call``'s
+(``kokoro:jf_alpha``), and intent training hears only espeak-ng (models/intents/hear_zh.py)."""
+
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -50,8 +69,15 @@ def to_pinyin(text: str) -> str:
     return re.sub(r"\s*([，。！？、,.!?])\s*", r", ", out).strip(" ,")
 
 
-def speak(text: str, voice: SpeechVoice = VOICES[0], *, rate: int = 8000) -> Samples:
+def speak(text: str, voice: SpeechVoice | NeuralVoice = VOICES[0], *,
+          rate: int = 8000) -> Samples:
     """``text`` (hanzi) spoken by ``voice`` as int16 mono at ``rate``."""
+    if isinstance(voice, NeuralVoice):
+        from ivr.speech import kokoro
+
+        audio = kokoro.synthesize(text, kokoro.KOKORO_PREFIX + voice.style, speed=voice.speed)
+        return resample(np.clip(audio * 32767, -32768, 32767).astype(np.int16),
+                        kokoro.SAMPLE_RATE, rate)
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
