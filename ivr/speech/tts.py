@@ -296,7 +296,7 @@ class PromptRenderer:
                 raise PromptError("prompt-no-voice", str(err)) from err
             except Exception as err:
                 await self._stop_worker(kill=True)
-                raise PromptError("prompt-render-failed", f"pyttsx3 failed: {err}") from err
+                raise PromptError("prompt-render-failed", f"the voice {voice!r} failed: {err}") from err
 
     async def _stop_worker(self, *, kill: bool) -> None:
         worker, self._worker = self._worker, None

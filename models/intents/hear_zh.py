@@ -7,7 +7,9 @@ them on a telephone line, so the intent model learns the recogniser's near-sound
 
 Every *core* of ``phrases/zh-CN.txt`` in the training and validation splits (never the test
 split, never a bench or dev sentence) is spoken :data:`TAKES` times by espeak-ng
-``cmn-latn-pinyin`` in a voice drawn from :data:`VARIANTS` with a random pitch and rate,
+``cmn-latn-pinyin`` in a voice drawn from :data:`VARIANTS` with a random pitch and rate, and
+once by the Kokoro neural model in a style drawn from :data:`NEURAL_STYLES` at a random speed
+(``--voices neural`` hears only those again),
 perturbed in speed, pitch and noise (:func:`ivr.testing.mandarin.perturb`), passed through
 8 kHz G.711 μ-law and transcribed by the zh-CN recogniser of ``make run`` (Whisper base,
 :mod:`ivr.speech.whisper_zh`). None of the variants is a voice of the Mandarin bench or dev
@@ -38,11 +40,15 @@ TAKES = 2
 VARIANTS = ("+m1", "+m2", "+m4", "+m5", "+m7", "+f1", "+f3", "+f4", "+f5", "+klatt",
             "+klatt3", "+klatt4")
 """espeak-ng voice variants to speak with: none of the bench/dev voices."""
+NEURAL_STYLES = ("jf_gongitsune", "jm_kumo")
+"""Kokoro styles for one more take per core (the ``neural`` extra): neither is a bench voice
+(``jf_nezumi``, ``jf_tebukuro``) nor ``ivr call``'s (``jf_alpha``)."""
 
 
-def plan(limit: int | None = None) -> list[dict[str, object]]:
-    """One entry per take: intent, core, voice (variant, pitch, wpm) and perturbation."""
-    from ivr.testing.mandarin import SpeechVoice
+def plan(limit: int | None = None, family: str = "all") -> list[dict[str, object]]:
+    """One entry per take: intent, core, voice (variant, pitch, wpm; or a Kokoro style and
+    speed) and perturbation. ``family``: ``espeak``, ``neural`` or ``all``."""
+    from ivr.testing.mandarin import NeuralVoice, SpeechVoice
 
     cores = sorted((intent, core) for (intent, core), split in core_splits(LANG).items()
                    if split in HEARD_SPLITS and core not in measured())
@@ -52,12 +58,32 @@ def plan(limit: int | None = None) -> list[dict[str, object]]:
         for variant in rng.sample(VARIANTS, TAKES):
             voice = SpeechVoice(variant.strip("+"), variant, rng.randint(25, 75),
                                 rng.randint(140, 185))
-            shape = {"speed": round(rng.uniform(0.9, 1.12), 3),
-                     "pitch": round(rng.uniform(0.93, 1.07), 3),
-                     "snr_db": rng.choice([None, 30.0, 25.0, 20.0, 15.0])}
-            out.append({"intent": intent, "core": core, "voice": voice, "shape": shape,
-                        "seed": rng.randrange(1 << 30)})
+            take = _take(intent, core, voice, rng)
+            if family in ("espeak", "all"):
+                out.append(take)
+        if family in ("neural", "all"):
+            neural = random.Random(zlib.crc32(("neural " + core).encode()))
+            style = neural.choice(NEURAL_STYLES)
+            voice = NeuralVoice(style, style, round(neural.uniform(0.9, 1.1), 2))
+            out.append(_take(intent, core, voice, neural))
     return out
+
+
+def _take(intent: str, core: str, voice: object, rng: random.Random) -> dict[str, object]:
+    shape = {"speed": round(rng.uniform(0.9, 1.12), 3),
+             "pitch": round(rng.uniform(0.93, 1.07), 3),
+             "snr_db": rng.choice([None, 30.0, 25.0, 20.0, 15.0])}
+    return {"intent": intent, "core": core, "voice": voice, "shape": shape,
+            "seed": rng.randrange(1 << 30)}
+
+
+def describe(voice: object) -> str:
+    from ivr.testing.mandarin import NeuralVoice, SpeechVoice
+
+    if isinstance(voice, NeuralVoice):
+        return f"kokoro:{voice.style} x{voice.speed}"
+    assert isinstance(voice, SpeechVoice)
+    return f"{voice.variant} p{voice.pitch} s{voice.wpm}"
 
 
 async def hear(takes: list[dict[str, object]], models_dir: Path) -> list[str]:
@@ -95,20 +121,26 @@ def main() -> None:
                         help="where the Whisper base model is (joined there when missing)")
     parser.add_argument("--out", type=Path, default=HERE / "heard" / f"{LANG}.tsv")
     parser.add_argument("--limit", type=int, help="only the first N cores (a quick look)")
+    parser.add_argument("--voices", choices=("all", "espeak", "neural"), default="all",
+                        help="hear only this family again; the other's rows are kept from --out")
     args = parser.parse_args()
-    takes = plan(args.limit)
+    takes = plan(args.limit, args.voices)
     heard = asyncio.run(hear(takes, args.models_dir))
+    rows = [[str(take["intent"]), str(take["core"]), describe(take["voice"]),
+             f"speed {take['shape']['speed']} pitch {take['shape']['pitch']} "  # type: ignore[index]
+             f"snr {take['shape']['snr_db']}", text]  # type: ignore[index]
+            for take, text in zip(takes, heard, strict=True)]
+    if args.voices != "all" and args.out.exists():  # keep the other family's takes
+        with args.out.open(encoding="utf-8", newline="") as fh:
+            old = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+        kept = [r for r in old if r[2].startswith("kokoro:") != (args.voices == "neural")]
+        rows = sorted(kept + rows, key=lambda r: (r[0], r[1], r[2].startswith("kokoro:")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh, delimiter="\t", quoting=csv.QUOTE_NONE, lineterminator="\n")
         out.writerow(["intent", "core", "voice", "shape", "heard"])
-        for take, text in zip(takes, heard, strict=True):
-            voice, shape = take["voice"], take["shape"]
-            out.writerow([take["intent"], take["core"],
-                          f"{voice.variant} p{voice.pitch} s{voice.wpm}",  # type: ignore[attr-defined]
-                          f"speed {shape['speed']} pitch {shape['pitch']} "  # type: ignore[index]
-                          f"snr {shape['snr_db']}", text])  # type: ignore[index]
-    print(f"{len(takes)} takes → {args.out}")
+        out.writerows(rows)
+    print(f"{len(takes)} takes → {args.out} ({len(rows)} rows)")
 
 
 if __name__ == "__main__":
