@@ -20,6 +20,7 @@ from ivr.dialplan_desk import DialplanDesk
 from ivr.dialplans import DialplanRegistry, publish_folder_if_empty
 from ivr.emotion.scorer import load_scorer
 from ivr.emotion.types import EmotionScorer
+from ivr.errors import PromptError
 from ivr.flow.prompts import plan_texts
 from ivr.flow.runner import CallRunner
 from ivr.flow.voice import VoiceConfig
@@ -148,6 +149,8 @@ class Hotline:
         self.published = Notifications(self.engine, DIALPLANS)
         """PostgreSQL tells every instance at once when a dialplan is published."""
         self.renderer = make_renderer(settings)
+        self._prerender: asyncio.Task[None] | None = None
+        self._render_again = False
         self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
                                   instance_id=settings.instance_id, timezone=settings.timezone,
@@ -338,6 +341,25 @@ class Hotline:
         rendered = await self.renderer.render_all(self.prompt_texts(), progress)
         return len(rendered)
 
+    def prompts_changed(self) -> None:
+        """A newly published version is live: render its new prompts now, in the background,
+        so its first callers hear them without waiting for a render (a Mandarin sentence in
+        the neural voice takes seconds). A publish during the rendering renders again."""
+        self._render_again = True
+        if self._prerender is None or self._prerender.done():
+            self._prerender = asyncio.create_task(self._render_published(),
+                                                  name="ivr-prerender")
+
+    async def _render_published(self) -> None:
+        while self._render_again:
+            self._render_again = False
+            try:
+                count = await self.render_prompts()
+            except PromptError as err:  # calls still render what they need, as before
+                _LOG.warning("could not render the published prompts ahead: %s", err)
+            else:
+                _LOG.info("published prompts ready (%d)", count)
+
     async def start(self, progress: Progress | None = None) -> list[str]:
         notes = [] if self.registry.plans else await self.load_dialplans()
         if closed_note := await self.close_left_open():
@@ -385,7 +407,8 @@ class Hotline:
             async with asyncio.TaskGroup() as tg:
                 writer = tg.create_task(self.writer.run(), name="ivr-writer")
                 watcher = tg.create_task(
-                    self.registry.watch(self.settings.dialplans.poll_seconds, self.published),
+                    self.registry.watch(self.settings.dialplans.poll_seconds, self.published,
+                                        self.prompts_changed),
                     name="ivr-watch")
                 sealer = tg.create_task(self.recording.run(), name="ivr-rec-sealer")
                 lease = tg.create_task(self.lease.run(), name="ivr-lease")
@@ -487,6 +510,10 @@ class Hotline:
         self.speech_pool.shutdown()
         if self._http is not None:
             await self._http.cleanup()
+        if self._prerender is not None and not self._prerender.done():
+            self._prerender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prerender
         await self.renderer.aclose()
         await self.engine.dispose()
 

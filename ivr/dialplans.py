@@ -171,10 +171,11 @@ class DialplanRegistry:
         return changed
 
     async def watch(self, poll_seconds: float, notifications: Notifications | None = None,
-                    ) -> None:
+                    on_change: Callable[[], None] | None = None) -> None:
         """Load new versions until cancelled; a failing database only logs. With
         ``notifications`` listening (PostgreSQL) a publish wakes this at once and the database
-        is polled only every ``SAFETY_POLL_SECONDS``; otherwise every ``poll_seconds``."""
+        is polled only every ``SAFETY_POLL_SECONDS``; otherwise every ``poll_seconds``.
+        ``on_change()`` is called (on the loop, it must not block) after a new version loads."""
         next_listen = 0.0
         while True:
             listening = notifications is not None and notifications.listening
@@ -186,9 +187,12 @@ class DialplanRegistry:
             else:
                 await asyncio.sleep(poll_seconds)
             try:
-                await self.refresh()
+                changed = await self.refresh()
             except Exception as err:  # keep serving the last good versions
                 _LOG.warning("dialplan-refresh-failed: %s", err)
+                continue
+            if changed and on_change is not None:
+                on_change()
 
 
 def _compile(version: DialplanVersion, limits: DialplanLimits) -> PublishedPlan | list[Problem]:

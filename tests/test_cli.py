@@ -94,6 +94,22 @@ def _wait_healthy(port: int, proc: subprocess.Popen[str], timeout: float = 90) -
     raise AssertionError("ivr serve never became healthy")
 
 
+def _wait_rendered(sounds: Path, text: str, proc: subprocess.Popen[str],
+                   timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "ivr serve exited"
+        try:
+            index = json.loads((sounds / "index.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            index = {}
+        if any(e.get("text") == text and (sounds / f"{key}.wav").exists()
+               for key, e in index.items()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} was not rendered after the publish")
+
+
 def test_serve_on_empty_dir_answers_calls_and_drains_on_sigterm(
         tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> None:
     import asyncio
@@ -111,6 +127,14 @@ def test_serve_on_empty_dir_answers_calls_and_drains_on_sigterm(
                                       script_actions=CallerScript.of("1", "3"),
                                       sounds_root=sounds_dir, idle_timeout=10))
         assert result.variables["IVR_QUEUE"] == "card_services"
+        # an admin publishes a new Mandarin prompt: it is rendered before any caller asks
+        edited = tmp_path / "hotline.yaml"
+        edited.write_text((dialplan_dir / "hotline.yaml").read_text(encoding="utf-8")
+                          .replace("感谢您的评价。", "非常感谢您的评价，再见。"), encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "ivr", "--data-dir", str(tmp_path / "data"),
+                        "dialplan", "publish", str(edited)], cwd=tmp_path,
+                       env={**os.environ, **env}, check=True, capture_output=True)
+        _wait_rendered(sounds_dir, "非常感谢您的评价，再见。", proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         err = proc.stderr.read() if proc.stderr else ""
