@@ -17,8 +17,8 @@ The dialplans' own prompts (:meth:`PromptRenderer.render_all`; never a per-call 
 may hold account data) are also kept in a host-wide folder, ``prompts.shared_cache``
 (default ``~/.cache/ivr/prompts``): another data folder on the same host, a fresh install or
 a second instance, copies them from there instead of rendering them again. The neural
-Mandarin voice renders at about real time on one core, so a first start would otherwise
-take minutes.
+Mandarin voice needs about half a second per second of speech, so a first start takes
+minutes; a later one, seconds.
 
 The worker process and the pyttsx3 quirks it works around: :mod:`ivr.speech.tts_worker`.
 """
