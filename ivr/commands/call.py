@@ -88,7 +88,7 @@ def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
             voice = ESPEAK_VOICES.get(language or "en-US", "en-us")
             try:
                 if (language or "").lower() == "zh-cn" and kokoro.installed():
-                    samples = _kokoro(value, SPEAK_RATE)
+                    samples = kokoro.speak(value, CALLER_VOICE_ZH, SPEAK_RATE)
                 else:
                     samples = espeak(speakable(value, voice), voice, rate=SPEAK_RATE)
             except (OSError, RuntimeError, LookupError) as err:
@@ -101,16 +101,6 @@ def make_steps(pairs: list[tuple[str, str]], language: str | None) -> list[Any]:
                 raise ConfigError("call-bad-wav", f"--say-file {value}: {err}") from err
             steps.append(Step("say", samples=resample(samples, rate, SPEAK_RATE), label=value))
     return steps
-
-
-def _kokoro(text: str, rate: int) -> Any:
-    import numpy as np
-
-    from ivr.speech import kokoro
-
-    audio = kokoro.synthesize(text, CALLER_VOICE_ZH)
-    pcm = np.clip(audio * 32767, -32768, 32767).astype(np.int16)
-    return resample(pcm, kokoro.SAMPLE_RATE, rate)
 
 
 def cmd_call(settings: Settings, args: argparse.Namespace, out: Any) -> int:

@@ -9,6 +9,8 @@ from ivr.flow import schema
 
 def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
     """(text, language) for every prompt in the dialplan, defaults included."""
+    from ivr.flow.intents import confirm_text
+
     texts: list[dict[str, str] | None] = [plan.defaults.no_input, plan.defaults.no_match]
     for node in plan.nodes.values():
         texts.append(node.say)
@@ -20,8 +22,6 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
         if node.verify is not None:
             texts.extend(text for _, text in node.verify.prompts)
         if node.ask is not None and node.ask.intents:  # "Did you mean ...?": one per intent
-            from ivr.flow.intents import confirm_text
-
             languages = sorted((node.ask.prompt or {}).keys())
             texts.extend({lang: confirm_text(node.ask, intent, lang)}
                          for intent in node.ask.intents for lang in languages)

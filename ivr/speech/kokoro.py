@@ -198,15 +198,12 @@ def synthesize(text: str, voice: str, speed: float = 1.0) -> np.ndarray:
     return np.concatenate(pieces[:-1])
 
 
-def write_wav(samples: np.ndarray, out: str) -> None:
-    import wave
+def speak(text: str, voice: str, rate: int, speed: float = 1.0) -> np.ndarray:
+    """``text`` spoken by ``kokoro:NAME`` as int16 samples at ``rate``."""
+    from ivr.audio.wav import resample
 
-    pcm = np.clip(samples * 32767, -32768, 32767).astype("<i2")
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(pcm.tobytes())
+    audio = synthesize(text, voice, speed)
+    return resample(np.clip(audio * 32767, -32768, 32767).astype(np.int16), SAMPLE_RATE, rate)
 
 
 def _trim(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:

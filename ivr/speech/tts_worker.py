@@ -166,14 +166,11 @@ def _render_with_piper(text: str, voice: str, rate: int, out: str) -> str:
 def _render_with_kokoro(text: str, voice: str, rate: int, out: str) -> str:
     """The packaged Kokoro model (loaded once per worker) speaks Mandarin ``text``."""
     from ivr.speech import kokoro
+    from ivr.telephony.prompt_files import write_wav
 
     Path(out).unlink(missing_ok=True)
-    samples = kokoro.synthesize(text, voice, speed=1.0 / length_scale(rate))
-    try:
-        kokoro.write_wav(samples, out)
-    except BaseException:
-        Path(out).unlink(missing_ok=True)
-        raise
+    samples = kokoro.speak(text, voice, kokoro.SAMPLE_RATE, speed=1.0 / length_scale(rate))
+    write_wav(Path(out), samples, kokoro.SAMPLE_RATE)  # atomic: no half-written file
     return out
 
 

@@ -75,9 +75,7 @@ def speak(text: str, voice: SpeechVoice | NeuralVoice = VOICES[0], *,
     if isinstance(voice, NeuralVoice):
         from ivr.speech import kokoro
 
-        audio = kokoro.synthesize(text, kokoro.KOKORO_PREFIX + voice.style, speed=voice.speed)
-        return resample(np.clip(audio * 32767, -32768, 32767).astype(np.int16),
-                        kokoro.SAMPLE_RATE, rate)
+        return kokoro.speak(text, kokoro.KOKORO_PREFIX + voice.style, rate, voice.speed)
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
