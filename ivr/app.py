@@ -90,19 +90,34 @@ def make_renderer(settings: Settings) -> PromptRenderer:
 
 
 class RenderedPrompts:
-    """PromptSource over the renderer: a prompt is played only once its file exists."""
+    """PromptSource over the renderer: a prompt is played only once its file exists.
+
+    A text that is none of the dialplans' own prompts (``is_plan_text``) is per-call: an
+    answer with the caller's figures. The renderer speaks it in its per-call worker into a
+    short-lived file, and it is not remembered here."""
 
     RECHECK_SECONDS = 1.0
     """How long a prompt's file, once seen, counts as still there (a stat per play cost every
     call four system calls; a file removed is noticed within this and rendered again)."""
 
-    def __init__(self, renderer: PromptRenderer, sounds_dir: Path) -> None:
-        self._renderer = renderer
+    def __init__(self, renderer: PromptRenderer, sounds_dir: Path,
+                 is_plan_text: Callable[[str, str], bool] = lambda text, language: True) -> None:
+        self._renderer = self.renderer = renderer
         self._dir = sounds_dir
+        self._is_plan_text = is_plan_text
         self._known: dict[tuple[str, str], tuple[Prompt, Path, float]] = {}
         """(text, language) → the prompt, its file's path, and when the file was last seen."""
+        self._warming: asyncio.Task[None] | None = None
 
-    async def prompt(self, text: str, language: str) -> Prompt:
+    def for_call(self) -> CallPromptScope:
+        """A view for one call; its per-call texts are deleted once the call (and every other
+        call that was given the same text) has ended."""
+        return CallPromptScope(self)
+
+    async def prompt(self, text: str, language: str, held: set[str] | None = None) -> Prompt:
+        """``held``: the keys of the per-call texts a call holds (this adds to it)."""
+        if self._warming is None:  # the first call: get the per-call worker ready meanwhile
+            self._warming = asyncio.create_task(self._warm(), name="ivr-prompt-warm")
         known = self._known.get((text, language))
         if known is not None:
             now = time.monotonic()
@@ -112,11 +127,46 @@ class RenderedPrompts:
             if known[1].exists():
                 self._known[(text, language)] = (known[0], known[1], now)
                 return known[0]
+        if not self._is_plan_text(text, language):
+            audio = await self._renderer.ensure(text, language, private=True)
+            if held is not None and audio.private and audio.key not in held:
+                self._renderer.hold(audio.key)
+                held.add(audio.key)
+            return Prompt(text=text, language=language, media=audio.asterisk_name,
+                          prompt_id=audio.name)
         audio = self._renderer.cached(text, language) or await self._renderer.ensure(text, language)
-        prompt = Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.key)
+        prompt = Prompt(text=text, language=language, media=audio.asterisk_name, prompt_id=audio.name)
         self._known[(text, language)] = (prompt, self._dir / f"{prompt.prompt_id}.wav",
                                          time.monotonic())
         return prompt
+
+    async def aclose(self) -> None:
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warming
+
+    async def _warm(self) -> None:
+        try:
+            await self._renderer.warm(self._renderer.languages)
+        except PromptError as err:  # the first answer then starts the worker itself
+            _LOG.warning("%s: could not start the per-call TTS worker: %s", err.code, err.message)
+
+
+class CallPromptScope:
+    """One call's view of :class:`RenderedPrompts` (``CallRunner.prompt_scope``)."""
+
+    def __init__(self, prompts: RenderedPrompts) -> None:
+        self._prompts = prompts
+        self._held: set[str] = set()
+
+    async def prompt(self, text: str, language: str) -> Prompt:
+        return await self._prompts.prompt(text, language, self._held)
+
+    async def release(self) -> None:
+        held, self._held = self._held, set()
+        if held:
+            await self._prompts.renderer.release(held)
 
 
 class MetricsStats:
@@ -151,7 +201,8 @@ class Hotline:
         self.renderer = make_renderer(settings)
         self._prerender: asyncio.Task[None] | None = None
         self._render_again = False
-        self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir)
+        self._plan_texts: tuple[object, frozenset[tuple[str, str]]] = (None, frozenset())
+        self.prompts = RenderedPrompts(self.renderer, settings.sounds_dir, self.is_plan_text)
         self.writer = EventWriter(self.engine, flush_seconds=settings.store.flush_seconds,
                                   instance_id=settings.instance_id, timezone=settings.timezone,
                                   on_error=lambda code: self.metrics.errors.labels(code).inc())
@@ -242,6 +293,7 @@ class Hotline:
             verifier=self.verifier,
             recordings=self.recording.for_call if self.recording.enabled else None,
             voice=voice, platform=self.platform, emotion=emotion, queues=self.queues,
+            prompt_scope=self.prompts.for_call,
         )
 
     async def _turn_away(self, call: Call, code: str) -> None:
@@ -336,6 +388,14 @@ class Hotline:
             texts |= {(text, lang) for lang, text in self.settings.webrtc.busy_message.items()
                       if lang in self.settings.prompts.voices}
         return sorted(texts)
+
+    def is_plan_text(self, text: str, language: str) -> bool:
+        """Is this one of the live dialplans' own prompts (or the apology, the busy
+        message), as opposed to a per-call text?"""
+        live = tuple((plan_id, p.version) for plan_id, p in self.registry.plans.items())
+        if self._plan_texts[0] != live:
+            self._plan_texts = (live, frozenset(self.prompt_texts()))
+        return (text, language) in self._plan_texts[1]
 
     async def render_prompts(self, progress: Progress | None = None) -> int:
         rendered = await self.renderer.render_all(self.prompt_texts(), progress)
@@ -514,6 +574,7 @@ class Hotline:
             self._prerender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._prerender
+        await self.prompts.aclose()
         await self.renderer.aclose()
         await self.engine.dispose()
 

@@ -10,6 +10,7 @@ from ivr.flow import schema
 def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
     """(text, language) for every prompt in the dialplan, defaults included."""
     from ivr.flow.intents import confirm_text
+    from ivr.flow.queue_wait import BOOKED, OFFER
 
     texts: list[dict[str, str] | None] = [plan.defaults.no_input, plan.defaults.no_match]
     for node in plan.nodes.values():
@@ -17,6 +18,9 @@ def plan_texts(plan: schema.Dialplan) -> Iterator[tuple[str, str]]:
         for body in (node.ask, node.collect, node.queue, node.hangup, node.survey):
             for name in ("prompt", "reprompt", "no_input", "no_match"):
                 texts.append(getattr(body, name, None))
+        if node.queue is not None and node.queue.callback_above is not None:
+            texts.extend({lang: fixed.get(lang, fixed["en-US"])}
+                         for fixed in (OFFER, BOOKED) for lang in plan.languages)
         if node.survey is not None:
             texts.append(node.survey.thanks)
         if node.verify is not None:

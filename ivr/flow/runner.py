@@ -26,6 +26,12 @@ from ivr.telephony.call import Call, QueueInfo, QueueTarget
 _LOG = logging.getLogger(__name__)
 
 
+class CallPrompts(PromptSource, Protocol):
+    """One call's prompts: ``release()`` when the call ends."""
+
+    async def release(self) -> None: ...
+
+
 class PlanLookup(Protocol):
     def get(self, dialplan_id: str) -> PublishedPlan | None: ...
 
@@ -60,6 +66,9 @@ class CallRunner:
     """Distress scoring of caller turns (None: no distress events, no escalation)."""
     queues: QueueInfo | None = None
     """Queue position, wait and callbacks (AMI; None: queue nodes just transfer)."""
+    prompt_scope: Callable[[], CallPrompts] | None = None
+    """Gives each call its own view of ``prompts``, released when the call ends: what was
+    rendered for that call alone (its answers) goes then (None: ``prompts`` itself)."""
 
     async def __call__(self, call: Call) -> None:
         published = self.plans.get(call.info.route)
@@ -101,14 +110,18 @@ class CallRunner:
 
     async def _run(self, call: Call, log: CallLog, published: PublishedPlan | None) -> Outcome:
         recording = self.recordings(call, log) if self.recordings else None
+        prompts = self.prompt_scope() if self.prompt_scope is not None else None
         try:
-            return await self._run_recorded(call, log, published, recording)
+            return await self._run_recorded(call, log, published, recording,
+                                            prompts or self.prompts)
         finally:
+            if prompts is not None:
+                await prompts.release()
             if recording is not None:
                 await recording.finish()
 
     async def _run_recorded(self, call: Call, log: CallLog, published: PublishedPlan | None,
-                            recording: CallRecording | None) -> Outcome:
+                            recording: CallRecording | None, prompts: PromptSource) -> Outcome:
         language = self._language(call, published)
         try:
             await call.answer()
@@ -121,7 +134,7 @@ class CallRunner:
             if published is None:
                 return await self._apologise(call, log, language, "agi-unknown-route",
                                              f"no dialplan named {call.info.route!r}")
-            engine = FlowEngine(call, published, self.prompts, log,
+            engine = FlowEngine(call, published, prompts, log,
                                 default_queue=self.default_queue, recording=recording,
                                 verifier=self.verifier, voice=self.voice,
                                 platform=self.platform, emotion=self.emotion,

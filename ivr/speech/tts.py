@@ -8,7 +8,7 @@ key also holds when it differs from the text, so a lexicon change renders those 
 again. Mandarin is spoken by espeak-ng's ``cmn-latn-pinyin`` voice from pinyin
 (:mod:`ivr.speech.pinyin`, converted in the worker); its key also holds the version of that
 conversion, so a better one re-renders the prompts. pyttsx3 keeps one engine per process
-and is not thread-safe, so every render runs in one dedicated worker process (spawned: no
+and is not thread-safe, so every render runs in a dedicated worker process (spawned: no
 inherited threads or locks), one job at a time; a thread of the server converts the
 worker's 22,050 Hz output to 8 kHz. The event loop only waits, and every render has a
 timeout.
@@ -19,6 +19,15 @@ may hold account data) are also kept in a host-wide folder, ``prompts.shared_cac
 a second instance, copies them from there instead of rendering them again. The neural
 Mandarin voice needs about half a second per second of speech, so a first start takes
 minutes; a later one, seconds.
+
+A *per-call* text (``ensure(..., private=True)``: an answer holding the caller's own
+figures, a position in the queue) is rendered by a second worker process, so a caller's
+answer never waits behind the dialplans' prompts being rendered (at start or after a
+publish) and the two kinds render side by side. Its file lives in ``sounds_dir/calls/<this
+renderer>/``, never enters index.json or the host-wide cache, and is deleted when the last
+call holding it ends (:meth:`PromptRenderer.hold`, :meth:`PromptRenderer.release`; a text
+no call holds: :data:`PRIVATE_SECONDS` after it was last asked for; everything when the
+renderer closes): account data spoken to one caller does not stay on disk.
 
 The worker process and the pyttsx3 quirks it works around: :mod:`ivr.speech.tts_worker`.
 """
@@ -31,6 +40,8 @@ import hashlib
 import json
 import logging
 import os
+import secrets
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
@@ -54,16 +65,27 @@ _LOG = logging.getLogger(__name__)
 ESPEAK_RATES = range(80, 451)
 """Speaking rates espeak-ng accepts, in words per minute (it clamps anything else)."""
 
+PRIVATE_SECONDS = 60.0
+"""How long a per-call text's file stays after it was last asked for. A call asks again
+for each play (a replay, a repeat), and Asterisk opens the file when it starts playing it,
+so a file removed while it plays still plays to the end."""
+
+STALE_PRIVATE_SECONDS = 3600.0
+"""Per-call files older than this in ``sounds_dir/calls`` (left by a process that was
+killed) are removed when a renderer starts."""
+
 
 @dataclass(frozen=True, slots=True)
 class PromptAudio:
     """A rendered prompt on disk, ready for STREAM FILE or GET DATA."""
 
     key: str  # cache key (16 hex digits) from (text, voice, rate)
+    name: str  # the file's path under sounds_dir without ".wav": the key, or calls/…/key
     path: Path  # absolute path of the 8 kHz 16-bit mono .wav
     asterisk_name: str  # f"{asterisk_dir}/{key}": what Asterisk plays (no extension)
     duration: float  # seconds
     samples: int  # number of 8 kHz samples
+    private: bool = False  # a per-call text, in its short-lived file
 
 
 class PromptRenderer:
@@ -107,17 +129,34 @@ class PromptRenderer:
         self._render_timeout = render_timeout
         self.render_count = 0
         """Renders this renderer has done (cache hits excluded); for metrics and tests."""
-        self._worker: TtsWorker | None = None
-        self._worker_lock = asyncio.Lock()  # one job in the worker at a time
-        self._scratch = self._dir / f".render-{os.getpid()}.wav"  # unique per server process
+        pid = os.getpid()  # scratch files unique per server process
+        self._lanes = {False: _Lane(self._dir / f".render-{pid}.wav"),
+                       True: _Lane(self._dir / f".render-{pid}-call.wav")}
+        """The dialplans' prompts (False) and per-call texts (True): a worker each."""
+        self._private_dir = self._dir / "calls" / f"{pid}-{secrets.token_hex(4)}"
+        self._private_used: dict[str, float] = {}  # key → when it was last asked for
+        self._private_holds: dict[str, int] = {}  # key → calls holding it
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweeping: set[asyncio.Task[None]] = set()
         self._key_locks = _KeyedLocks()
         self._index_lock = asyncio.Lock()
         self._closed = False
+        _remove_stale_private(self._dir / "calls")
 
     @property
     def worker_pid(self) -> int | None:
-        """Process id of the TTS worker, if one is running."""
-        return self._worker.pid if self._worker else None
+        """Process id of the worker rendering the dialplans' prompts, if one is running."""
+        return self._lanes[False].pid
+
+    @property
+    def call_worker_pid(self) -> int | None:
+        """Process id of the worker rendering per-call texts, if one is running."""
+        return self._lanes[True].pid
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages this renderer has a voice for (as configured, lower case)."""
+        return list(self._voices)
 
     def voice_for(self, language: str) -> str:
         """The espeak-ng voice for a BCP-47 language (matched case-insensitively)."""
@@ -159,12 +198,16 @@ class PromptRenderer:
         """The prompt if it is already rendered, else None. Never renders."""
         return self._cached(self.key(text, language))
 
-    async def ensure(self, text: str, language: str, *, share: bool = False) -> PromptAudio:
+    async def ensure(self, text: str, language: str, *, share: bool = False,
+                     private: bool = False) -> PromptAudio:
         """The prompt, rendered now unless cached; concurrent calls for one key render once.
-        ``share``: a dialplan's own text, which may come from and go to the host-wide cache."""
+        ``share``: a dialplan's own text, which may come from and go to the host-wide cache.
+        ``private``: a per-call text (module docstring): its own worker, a short-lived file."""
         if not text.strip():
             raise PromptError("prompt-empty-text", "cannot render an empty prompt")
         key = self.key(text, language)
+        if private:
+            return await self._ensure_private(key, text, language)
         if (audio := self._cached(key)) is not None:
             return audio
         async with self._key_locks.hold(key):
@@ -199,11 +242,86 @@ class PromptRenderer:
                 on_progress(len(done), len(pairs))
         return done
 
+    async def warm(self, languages: Iterable[str]) -> None:
+        """Start the per-call worker and load each language's voice in it, so the first
+        caller's answer does not wait for a process and a model to load."""
+        for language in languages:
+            lane = self._lanes[True]
+            async with lane.lock:
+                await self._run_in_worker(lane, "OK" if language.lower().startswith("en")
+                                          else "好", self.voice_for(language))
+                lane.scratch.unlink(missing_ok=True)
+
     async def aclose(self) -> None:
-        """Stop the worker (after the job it is running, if any); renders then fail."""
+        """Stop the workers (after the job each is running, if any); renders then fail.
+        Per-call files go at once."""
         self._closed = True
-        async with self._worker_lock:
-            await self._stop_worker(kill=False)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for lane in self._lanes.values():
+            async with lane.lock:
+                await lane.stop(kill=False)
+        self._private_used.clear()
+        await asyncio.to_thread(shutil.rmtree, self._private_dir, ignore_errors=True)
+
+    # Per-call texts ---------------------------------------------------------
+    async def _ensure_private(self, key: str, text: str, language: str) -> PromptAudio:
+        if (audio := self._cached(key)) is not None:  # said by a dialplan too: nothing private
+            return audio
+        async with self._key_locks.hold(key):
+            self._private_used[key] = time.monotonic()
+            self._schedule_sweep()
+            if (audio := self._cached(key, private=True)) is not None:
+                return audio
+            audio = await self._render(key, text, self.spoken(text, language),
+                                       self.voice_for(language), private=True)
+            self._private_used[key] = time.monotonic()  # the clock starts once it exists
+            return audio
+
+    def hold(self, key: str) -> None:
+        """A call is using this per-call text: keep its file until :meth:`release`."""
+        self._private_holds[key] = self._private_holds.get(key, 0) + 1
+
+    async def release(self, keys: Iterable[str]) -> None:
+        """The call that held these per-call texts ended: a file no other call holds goes
+        now."""
+        for key in keys:
+            holders = self._private_holds.get(key, 0) - 1
+            if holders > 0:
+                self._private_holds[key] = holders
+                continue
+            self._private_holds.pop(key, None)
+            async with self._key_locks.hold(key):
+                if key in self._private_holds:  # another call took it meanwhile
+                    continue
+                self._private_used.pop(key, None)
+                await asyncio.to_thread(self._wav_path(key, private=True).unlink,
+                                        missing_ok=True)
+
+    def _schedule_sweep(self) -> None:
+        if self._sweeper is None and not self._closed:
+            self._sweeper = asyncio.get_running_loop().call_later(
+                PRIVATE_SECONDS / 2, self._start_sweep)
+
+    def _start_sweep(self) -> None:
+        self._sweeper = None
+        task = asyncio.create_task(self._sweep(), name="ivr-prompt-sweep")
+        self._sweeping.add(task)
+        task.add_done_callback(self._sweeping.discard)
+
+    async def _sweep(self) -> None:
+        """Remove the per-call files no call holds and nobody asked for in PRIVATE_SECONDS."""
+        cutoff = time.monotonic() - PRIVATE_SECONDS
+        for key in [k for k, used in self._private_used.items() if used <= cutoff]:
+            async with self._key_locks.hold(key):  # not while a call is being handed it
+                if (self._private_used.get(key, cutoff + 1) > cutoff
+                        or key in self._private_holds):
+                    continue
+                del self._private_used[key]
+                await asyncio.to_thread(self._wav_path(key, private=True).unlink,
+                                        missing_ok=True)
+        if self._private_used:
+            self._schedule_sweep()
 
     # The host-wide cache ----------------------------------------------------
     async def _from_shared(self, key: str, text: str, language: str) -> PromptAudio | None:
@@ -232,33 +350,40 @@ class PromptRenderer:
             _LOG.warning("could not keep prompt %s in %s: %s", audio.key, self._shared, err)
 
     # Rendering --------------------------------------------------------------
-    def _cached(self, key: str) -> PromptAudio | None:
+    def _cached(self, key: str, *, private: bool = False) -> PromptAudio | None:
         try:
-            wav = read_wav_format(self._wav_path(key))
+            wav = read_wav_format(self._wav_path(key, private=private))
         except PromptError:
             return None
         if (wav.rate, wav.channels, wav.sample_width) != (TELEPHONY_RATE, 1, 2) or not wav.frames:
             return None
-        return self._audio(key, wav.frames)
+        return self._audio(key, wav.frames, private=private)
 
-    async def _render(self, key: str, text: str, spoken: str, voice: str) -> PromptAudio:
+    async def _render(self, key: str, text: str, spoken: str, voice: str, *,
+                      private: bool = False) -> PromptAudio:
         started = time.perf_counter()
-        # One job at a time: the worker's 22,050 Hz scratch file is ours until converted.
+        lane = self._lanes[private]
+        # One job at a time per worker: its 22,050 Hz scratch file is ours until converted.
         # (A job abandoned by a cancelled caller finishes first: the worker is FIFO.)
-        async with self._worker_lock:
-            await self._run_in_worker(spoken, voice, self._scratch)
-            wav = self._wav_path(key)
-            samples = await asyncio.to_thread(_convert_for_asterisk, self._scratch, wav)
+        async with lane.lock:
+            await self._run_in_worker(lane, spoken, voice)
+            wav = self._wav_path(key, private=private)
+            if private:
+                await asyncio.to_thread(wav.parent.mkdir, parents=True, exist_ok=True)
+            samples = await asyncio.to_thread(_convert_for_asterisk, lane.scratch, wav)
         self.render_count += 1
         elapsed = time.perf_counter() - started
         _LOG.debug(
-            "rendered prompt %s (%s, %d wpm, %.1f s of audio) in %.2f s",
+            "rendered %s %s (%s, %d wpm, %.1f s of audio) in %.2f s",
+            "per-call text" if private else "prompt",
             key,
             voice,
             self._rate,
             samples / TELEPHONY_RATE,
             elapsed,
         )
+        if private:  # never in index.json: it may hold the caller's account data
+            return self._audio(key, samples, private=True)
         async with self._index_lock:
             entry: dict[str, Any] = {"text": text, "voice": voice, "rate": self._rate}
             if spoken != text:
@@ -266,20 +391,22 @@ class PromptRenderer:
             await asyncio.to_thread(_add_to_index, self._dir / "index.json", key, entry)
         return self._audio(key, samples)
 
-    async def _run_in_worker(self, text: str, voice: str, out: Path) -> None:
+    async def _run_in_worker(self, lane: _Lane, text: str, voice: str) -> None:
+        """Speak ``text`` into ``lane.scratch`` (the caller holds ``lane.lock``)."""
         for attempt in (1, 2):
             if self._closed:
                 raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
-            worker = self._worker = self._worker or TtsWorker()
+            worker = lane.worker = lane.worker or TtsWorker()
             try:
                 # The first submit starts the process (fork+exec): off the loop, and
                 # outside the timeout so that a timed-out job always has a pid to kill.
-                job = await asyncio.to_thread(worker.submit, text, voice, self._rate, out)
+                job = await asyncio.to_thread(worker.submit, text, voice, self._rate,
+                                              lane.scratch)
                 async with asyncio.timeout(self._render_timeout):
                     await asyncio.wrap_future(job)
                 return
             except BrokenProcessPool as err:
-                await self._stop_worker(kill=True)
+                await lane.stop(kill=True)
                 if attempt == 2:
                     raise PromptError(
                         "prompt-render-failed",
@@ -287,7 +414,7 @@ class PromptRenderer:
                     ) from err
                 _LOG.warning("TTS worker process died; starting a new one")
             except TimeoutError as err:
-                await self._stop_worker(kill=True)
+                await lane.stop(kill=True)
                 raise PromptError(
                     "prompt-render-timeout",
                     f"no audio after {self._render_timeout:g} s; killed the TTS worker",
@@ -295,25 +422,41 @@ class PromptRenderer:
             except LookupError as err:  # raised before the engine was touched
                 raise PromptError("prompt-no-voice", str(err)) from err
             except Exception as err:
-                await self._stop_worker(kill=True)
+                await lane.stop(kill=True)
                 raise PromptError("prompt-render-failed", f"the voice {voice!r} failed: {err}") from err
 
-    async def _stop_worker(self, *, kill: bool) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            await worker.stop(kill=kill)
+    def _wav_path(self, key: str, *, private: bool = False) -> Path:
+        return (self._private_dir if private else self._dir) / f"{key}.wav"
 
-    def _wav_path(self, key: str) -> Path:
-        return self._dir / f"{key}.wav"
-
-    def _audio(self, key: str, samples: int) -> PromptAudio:
+    def _audio(self, key: str, samples: int, *, private: bool = False) -> PromptAudio:
+        name = f"{self._private_dir.relative_to(self._dir).as_posix()}/{key}" if private else key
         return PromptAudio(
             key=key,
-            path=self._wav_path(key),
-            asterisk_name=f"{self._asterisk_dir}/{key}",
+            name=name,
+            path=self._wav_path(key, private=private),
+            asterisk_name=f"{self._asterisk_dir}/{name}",
             duration=samples / TELEPHONY_RATE,
             samples=samples,
+            private=private,
         )
+
+
+class _Lane:
+    """A worker process and the lock that gives it one job at a time."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.worker: TtsWorker | None = None
+        self.lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self.worker.pid if self.worker else None
+
+    async def stop(self, *, kill: bool) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            await worker.stop(kill=kill)
 
 
 class _KeyedLocks:
@@ -348,6 +491,18 @@ def _convert_for_asterisk(raw: Path, wav: Path) -> int:
         return int(pcm.size)
     finally:
         raw.unlink(missing_ok=True)
+
+
+def _remove_stale_private(folder: Path) -> None:
+    """Remove per-call files a killed process left behind (older than an hour)."""
+    cutoff = time.time() - STALE_PRIVATE_SECONDS
+    with contextlib.suppress(OSError):
+        for child in folder.iterdir():
+            with contextlib.suppress(OSError):
+                for wav in child.glob("*.wav"):
+                    if wav.stat().st_mtime < cutoff:
+                        wav.unlink(missing_ok=True)
+                child.rmdir()  # fails while it still holds a file: fine
 
 
 def _add_to_index(index: Path, key: str, entry: dict[str, Any]) -> None:
