@@ -348,3 +348,78 @@ async def test_dialplan_prompts_are_shared_across_data_dirs_and_call_texts_are_n
     assert (shared / again[1].path.name).read_bytes() == again[1].path.read_bytes()  # mended
     assert not (shared / balance.path.name).exists()  # per-call texts may hold account data
     assert sorted(p.name for p in shared.glob("*.wav")) == sorted(a.path.name for a in rendered)
+
+
+# Per-call texts ----------------------------------------------------------------------
+BALANCE = "Your balance is 2,450 dollars and 75 cents."
+
+
+async def test_a_per_call_text_is_not_queued_behind_the_dialplans_prompts(
+        renderer: PromptRenderer) -> None:
+    await renderer.warm(["en-US"])
+    await renderer.ensure("Warm.", "en-US")  # both workers up: only rendering is timed
+    order: list[str] = []
+
+    async def timed(name: str, text: str, private: bool) -> None:
+        await renderer.ensure(text, "en-US", private=private)
+        order.append(name)
+
+    long_prompt = " ".join([WELCOME] * 60)  # about five minutes of speech: seconds to render
+    await asyncio.gather(timed("prompt", long_prompt, False), timed("answer", BALANCE, True))
+    assert order == ["answer", "prompt"]
+    assert renderer.call_worker_pid not in (None, renderer.worker_pid)
+
+
+async def test_a_per_call_text_stays_only_while_a_call_holds_it(
+        renderer: PromptRenderer, tmp_path: Path) -> None:
+    sounds = tmp_path / "var" / "sounds"
+    audio = await renderer.ensure(BALANCE, "en-US", private=True)
+    _assert_is_speech(audio, 1.0)
+    assert audio.private and audio.path.parent.parent == sounds / "calls"
+    assert audio.asterisk_name == f"{ASTERISK_DIR}/{audio.name}" and "calls/" in audio.name
+    assert not (sounds / "index.json").exists()  # its words are written nowhere
+    renderer.hold(audio.key)  # two calls were told the same figures
+    renderer.hold(audio.key)
+    again = await renderer.ensure(BALANCE, "en-US", private=True)
+    assert again.path == audio.path and renderer.render_count == 1
+    await renderer.release([audio.key])
+    assert audio.path.exists()  # the other call may still be playing it
+    await renderer.release([audio.key])
+    assert not audio.path.exists()
+    # Asked for again, it is rendered again; closing the renderer removes it.
+    audio = await renderer.ensure(BALANCE, "en-US", private=True)
+    assert audio.path.exists() and renderer.render_count == 2
+    await renderer.aclose()
+    assert not audio.path.exists() and not audio.path.parent.exists()
+
+
+async def test_a_per_call_text_no_call_holds_goes_after_a_minute(
+        renderer: PromptRenderer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr.speech import tts
+
+    monkeypatch.setattr(tts, "PRIVATE_SECONDS", 0.4)
+    audio = await renderer.ensure(BALANCE, "en-US", private=True)
+    kept = await renderer.ensure(WELCOME, "en-US", private=True)
+    renderer.hold(kept.key)
+    for _ in range(50):
+        if not audio.path.exists():
+            break
+        await asyncio.sleep(0.1)
+    assert not audio.path.exists()
+    assert kept.path.exists()  # held by a call still going on
+
+
+async def test_per_call_files_a_killed_server_left_are_removed_at_start(tmp_path: Path) -> None:
+    sounds = tmp_path / "sounds"
+    old = sounds / "calls" / "1234-deadbeef" / "0123456789abcdef.wav"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"RIFF")
+    fresh = sounds / "calls" / "5678-cafebabe" / "fedcba9876543210.wav"
+    fresh.parent.mkdir(parents=True)
+    fresh.write_bytes(b"RIFF")  # another instance's, in use
+    hour_ago = old.stat().st_mtime - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    renderer = _renderer(sounds)
+    await renderer.aclose()
+    assert not old.exists() and not old.parent.exists()
+    assert fresh.exists()
