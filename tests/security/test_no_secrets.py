@@ -26,11 +26,13 @@ from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 
 ADA_PIN, WRONG_PIN, NEW_PHONE = "2580", "917364", "15559876543"
-STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.]+(\+00:00|Z)?|\"(at|seconds|until)\": [^,}]+")
+STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.]+(\+00:00|Z)?|\"(at|seconds|until)\": [^,}]+"
+                   r"|\b(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b")
 
 
 def scrub(text: str) -> str:
-    """Timestamps and durations may contain any digits by chance; nothing else may."""
+    """Timestamps, durations and random hex ids (a turn's file name) may contain any digits
+    by chance; nothing else may."""
     return STAMP.sub("", text)
 
 
