@@ -20,11 +20,12 @@ a second instance, copies them from there instead of rendering them again. The n
 Mandarin voice needs about half a second per second of speech, so a first start takes
 minutes; a later one, seconds.
 
-A *per-call* text (``ensure(..., private=True)``: an answer holding the caller's own
-figures, a position in the queue) is rendered by a second worker process, so a caller's
-answer never waits behind the dialplans' prompts being rendered (at start or after a
-publish) and the two kinds render side by side. Its file lives in ``sounds_dir/calls/<this
-renderer>/``, never enters index.json or the host-wide cache, and is deleted when the last
+A call never waits behind prompts rendered ahead of need (:meth:`PromptRenderer.render_all`,
+at start and after a publish): the worker takes a call's job before any of those, so a
+caller's answer waits at most for the one job already running. A *per-call* text
+(``ensure(..., private=True)``: an answer holding the caller's own figures, a read-back, a
+position in the queue) is written to ``sounds_dir/calls/<this renderer>/``, never enters
+index.json or the host-wide cache, and is deleted when the last
 call holding it ends (:meth:`PromptRenderer.hold`, :meth:`PromptRenderer.release`; a text
 no call holds: :data:`PRIVATE_SECONDS` after it was last asked for; everything when the
 renderer closes): account data spoken to one caller does not stay on disk.
@@ -37,6 +38,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -130,9 +133,7 @@ class PromptRenderer:
         self.render_count = 0
         """Renders this renderer has done (cache hits excluded); for metrics and tests."""
         pid = os.getpid()  # scratch files unique per server process
-        self._lanes = {False: _Lane(self._dir / f".render-{pid}.wav"),
-                       True: _Lane(self._dir / f".render-{pid}-call.wav")}
-        """The dialplans' prompts (False) and per-call texts (True): a worker each."""
+        self._lane = _Lane(self._dir / f".render-{pid}.wav")
         self._private_dir = self._dir / "calls" / f"{pid}-{secrets.token_hex(4)}"
         self._private_used: dict[str, float] = {}  # key → when it was last asked for
         self._private_holds: dict[str, int] = {}  # key → calls holding it
@@ -145,13 +146,8 @@ class PromptRenderer:
 
     @property
     def worker_pid(self) -> int | None:
-        """Process id of the worker rendering the dialplans' prompts, if one is running."""
-        return self._lanes[False].pid
-
-    @property
-    def call_worker_pid(self) -> int | None:
-        """Process id of the worker rendering per-call texts, if one is running."""
-        return self._lanes[True].pid
+        """Process id of the TTS worker, if one is running."""
+        return self._lane.pid
 
     @property
     def languages(self) -> list[str]:
@@ -199,10 +195,11 @@ class PromptRenderer:
         return self._cached(self.key(text, language))
 
     async def ensure(self, text: str, language: str, *, share: bool = False,
-                     private: bool = False) -> PromptAudio:
+                     private: bool = False, ahead: bool = False) -> PromptAudio:
         """The prompt, rendered now unless cached; concurrent calls for one key render once.
         ``share``: a dialplan's own text, which may come from and go to the host-wide cache.
-        ``private``: a per-call text (module docstring): its own worker, a short-lived file."""
+        ``private``: a per-call text (module docstring): a short-lived file, never indexed.
+        ``ahead``: rendered before anyone needs it: every call's job goes first."""
         if not text.strip():
             raise PromptError("prompt-empty-text", "cannot render an empty prompt")
         key = self.key(text, language)
@@ -217,7 +214,7 @@ class PromptRenderer:
             if share and (audio := await self._from_shared(key, text, language)) is not None:
                 return audio
             audio = await self._render(key, text, self.spoken(text, language),
-                                       self.voice_for(language))
+                                       self.voice_for(language), ahead=ahead)
             if share:
                 await asyncio.to_thread(self._to_shared, audio)
             return audio
@@ -237,30 +234,29 @@ class PromptRenderer:
             self.voice_for(language)
         done: list[PromptAudio] = []
         for text, language in pairs:
-            done.append(await self.ensure(text, language, share=True))
+            done.append(await self.ensure(text, language, share=True, ahead=True))
             if on_progress is not None:
                 on_progress(len(done), len(pairs))
         return done
 
     async def warm(self, languages: Iterable[str]) -> None:
-        """Start the per-call worker and load each language's voice in it, so the first
-        caller's answer does not wait for a process and a model to load."""
+        """Start the worker and load each language's voice in it (when every prompt came
+        from a cache, nothing has), so the first caller's answer does not wait for a process
+        and a model to load."""
         for language in languages:
-            lane = self._lanes[True]
-            async with lane.lock:
-                await self._run_in_worker(lane, "OK" if language.lower().startswith("en")
-                                          else "好", self.voice_for(language))
-                lane.scratch.unlink(missing_ok=True)
+            async with self._lane.turns.turn(urgent=False):
+                await self._run_in_worker("OK" if language.lower().startswith("en") else "好",
+                                          self.voice_for(language))
+                self._lane.scratch.unlink(missing_ok=True)
 
     async def aclose(self) -> None:
-        """Stop the workers (after the job each is running, if any); renders then fail.
+        """Stop the worker (after the job it is running, if any); renders then fail.
         Per-call files go at once."""
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for lane in self._lanes.values():
-            async with lane.lock:
-                await lane.stop(kill=False)
+        async with self._lane.turns.turn(urgent=True):
+            await self._lane.stop(kill=False)
         self._private_used.clear()
         await asyncio.to_thread(shutil.rmtree, self._private_dir, ignore_errors=True)
 
@@ -360,13 +356,13 @@ class PromptRenderer:
         return self._audio(key, wav.frames, private=private)
 
     async def _render(self, key: str, text: str, spoken: str, voice: str, *,
-                      private: bool = False) -> PromptAudio:
+                      private: bool = False, ahead: bool = False) -> PromptAudio:
         started = time.perf_counter()
-        lane = self._lanes[private]
-        # One job at a time per worker: its 22,050 Hz scratch file is ours until converted.
+        lane = self._lane
+        # One job at a time: the worker's 22,050 Hz scratch file is ours until converted.
         # (A job abandoned by a cancelled caller finishes first: the worker is FIFO.)
-        async with lane.lock:
-            await self._run_in_worker(lane, spoken, voice)
+        async with lane.turns.turn(urgent=not ahead):
+            await self._run_in_worker(spoken, voice)
             wav = self._wav_path(key, private=private)
             if private:
                 await asyncio.to_thread(wav.parent.mkdir, parents=True, exist_ok=True)
@@ -391,8 +387,9 @@ class PromptRenderer:
             await asyncio.to_thread(_add_to_index, self._dir / "index.json", key, entry)
         return self._audio(key, samples)
 
-    async def _run_in_worker(self, lane: _Lane, text: str, voice: str) -> None:
-        """Speak ``text`` into ``lane.scratch`` (the caller holds ``lane.lock``)."""
+    async def _run_in_worker(self, text: str, voice: str) -> None:
+        """Speak ``text`` into the scratch file (the caller holds the worker's turn)."""
+        lane = self._lane
         for attempt in (1, 2):
             if self._closed:
                 raise PromptError("prompt-renderer-closed", "the prompt renderer is closed")
@@ -442,12 +439,12 @@ class PromptRenderer:
 
 
 class _Lane:
-    """A worker process and the lock that gives it one job at a time."""
+    """The worker process and the turns that give it one job at a time."""
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         self.worker: TtsWorker | None = None
-        self.lock = asyncio.Lock()
+        self.turns = _Turns()
 
     @property
     def pid(self) -> int | None:
@@ -457,6 +454,42 @@ class _Lane:
         worker, self.worker = self.worker, None
         if worker is not None:
             await worker.stop(kill=kill)
+
+
+class _Turns:
+    """A lock whose urgent waiters (a call's job) go before the others (prompts rendered
+    ahead); first come, first served within each kind."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # a heap
+        self._arrivals = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, *, urgent: bool) -> AsyncIterator[None]:
+        if self._busy or self._waiting:
+            given: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiting, (0 if urgent else 1, next(self._arrivals), given))
+            try:
+                await given
+            except BaseException:
+                if given.done() and not given.cancelled():  # handed the turn, then cancelled
+                    self._pass_on()
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        while self._waiting:
+            given = heapq.heappop(self._waiting)[2]
+            if not given.done():  # a cancelled waiter's future is done
+                given.set_result(None)
+                return
+        self._busy = False
 
 
 class _KeyedLocks:

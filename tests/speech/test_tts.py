@@ -354,20 +354,23 @@ async def test_dialplan_prompts_are_shared_across_data_dirs_and_call_texts_are_n
 BALANCE = "Your balance is 2,450 dollars and 75 cents."
 
 
-async def test_a_per_call_text_is_not_queued_behind_the_dialplans_prompts(
-        renderer: PromptRenderer) -> None:
-    await renderer.warm(["en-US"])
-    await renderer.ensure("Warm.", "en-US")  # both workers up: only rendering is timed
-    order: list[str] = []
-
-    async def timed(name: str, text: str, private: bool) -> None:
-        await renderer.ensure(text, "en-US", private=private)
-        order.append(name)
-
-    long_prompt = " ".join([WELCOME] * 60)  # about five minutes of speech: seconds to render
-    await asyncio.gather(timed("prompt", long_prompt, False), timed("answer", BALANCE, True))
-    assert order == ["answer", "prompt"]
-    assert renderer.call_worker_pid not in (None, renderer.worker_pid)
+async def test_a_call_waits_for_no_prompt_rendered_ahead(renderer: PromptRenderer) -> None:
+    # One caller's long answer is rendering; a publish queues its prompts to render ahead;
+    # a second caller asks for a balance: the worker takes that call's job before them.
+    await renderer.ensure("Warm.", "en-US")
+    first = asyncio.create_task(renderer.ensure(" ".join([WELCOME] * 60), "en-US",
+                                                private=True))  # seconds of rendering
+    await asyncio.sleep(0.2)
+    progress: list[int] = []
+    published = [(f"Prompt number {n} of the new version.", "en-US") for n in range(5)]
+    rendering = asyncio.create_task(
+        renderer.render_all(published, lambda done, total: progress.append(done)))
+    await asyncio.sleep(0.05)  # the publish's first prompt now waits for the worker
+    assert not first.done()
+    await renderer.ensure(BALANCE, "en-US", private=True)
+    assert progress == []  # no prompt of the publish went first
+    await asyncio.gather(first, rendering)
+    assert progress[-1] == 5
 
 
 async def test_a_per_call_text_stays_only_while_a_call_holds_it(
