@@ -78,6 +78,6 @@ async def run_action(ctx: NodeContext, node_id: str, spec: schema.Action,
                      values=sorted(result.values))
     if result.outcome == "ok":
         if spec.say is not None:
-            await ctx.say(node_id, {ctx.language: say_text(spec.say, variables, ctx.language)})
+            await ctx.say_answer(node_id, say_text(spec.say, variables, ctx.language))
         return spec.ok
     return spec.outcomes.get(result.outcome) or spec.failed or ctx.fallback(None)

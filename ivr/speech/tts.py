@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ivr.audio.wav import TELEPHONY_RATE, to_telephony
 from ivr.errors import ConfigError, PromptError
 from ivr.speech.kokoro import FRONTEND_VERSION as KOKORO_FRONTEND
@@ -366,7 +368,8 @@ class PromptRenderer:
             wav = self._wav_path(key, private=private)
             if private:
                 await asyncio.to_thread(wav.parent.mkdir, parents=True, exist_ok=True)
-            samples = await asyncio.to_thread(_convert_for_asterisk, lane.scratch, wav)
+            pause = _pause_after(text) if private else 0.0
+            samples = await asyncio.to_thread(_convert_for_asterisk, lane.scratch, wav, pause)
         self.render_count += 1
         elapsed = time.perf_counter() - started
         _LOG.debug(
@@ -513,13 +516,23 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-def _convert_for_asterisk(raw: Path, wav: Path) -> int:
-    """Resample the worker's output to an 8 kHz prompt; return its number of samples."""
+def _pause_after(text: str) -> float:
+    """Silence to end a per-call piece with: a Mandarin answer is played clause by clause
+    (:func:`ivr.flow.context.answer_pieces`), and the voice trims its own pauses."""
+    end = text.rstrip()[-1:]
+    return 0.2 if end and end in "，；：、" else 0.3 if end and end in "。！？" else 0.0
+
+
+def _convert_for_asterisk(raw: Path, wav: Path, pause: float = 0.0) -> int:
+    """Resample the worker's output to an 8 kHz prompt, ``pause`` seconds of silence after
+    it; return its number of samples."""
     try:
         samples, rate = read_wav(raw)
         pcm = to_telephony(samples, rate)
         if not pcm.size:
             raise PromptError("prompt-render-failed", "espeak-ng produced no audio")
+        if pause > 0:
+            pcm = np.concatenate([pcm, np.zeros(int(pause * TELEPHONY_RATE), pcm.dtype)])
         write_wav(wav, pcm, TELEPHONY_RATE)
         return int(pcm.size)
     finally:

@@ -119,6 +119,19 @@ async def test_balance_is_told_only_after_verification(world: World) -> None:
     assert not any("Your balance" in t for t in call.texts)
 
 
+async def test_a_mandarin_balance_is_played_clause_by_clause_and_logged_whole(
+        world: World) -> None:
+    # The caller hears the first clause while the second renders; the transcript has the
+    # sentence as one prompt.
+    outcome, call, events = await world.walk(["2", "6", "4242", "1"], ["我要查账户余额"])
+    assert outcome == Outcome("self_served")
+    answer = next(t for t in (e["text"] for e in events.of("prompt")) if "余额为" in t)
+    assert answer == "您的账户余额为2450.75USD，其中可用余额2250.75USD。"
+    at = call.texts.index("您的账户余额为2450.75USD，")
+    assert call.texts[at + 1] == "其中可用余额2250.75USD。"
+    assert answer not in call.texts
+
+
 async def test_transaction_id_in_the_question_is_used(world: World) -> None:
     outcome, call, events = await world.walk(
         ["1", "6", "4242", "1"], ["um my withdrawal tx10003 from three days ago hasn't come through"])
