@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 BENCHES = ["bench.agi_calls", "bench.scale", "bench.recording", "bench.verification", "bench.speech",
-           "bench.mandarin", "bench.prompts",
+           "bench.mandarin", "bench.prompts", "bench.answers",
            "bench.webrtc", "bench.ari", "bench.intents", "bench.emotion",
            "bench.distress", "bench.dialplans", "bench.analytics", "bench.live", "bench.editor"]
 
