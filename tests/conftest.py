@@ -6,6 +6,7 @@ import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,21 @@ def redis_url() -> str:
     if not REDIS_URL:
         pytest.skip("IVR_TEST_REDIS_URL not set (make test starts Redis and sets it)")
     return REDIS_URL
+
+
+@pytest.fixture
+def hotline_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> Any:
+    """Settings of an in-process `ivr serve` on the shipped dialplan, FastAGI and HTTP on free
+    loopback ports, every other setting its default."""
+    from ivr.app import prepare
+    from ivr.config import load_settings
+
+    overrides: dict[str, Any] = {
+        "agi": {"bind": "127.0.0.1:0", "header_timeout": 0.5, "hangup_grace": 0.3},
+        "http": {"bind": "127.0.0.1:0"}, "prompts": {"sounds_dir": str(sounds_dir)},
+        "dialplans": {"dir": str(dialplan_dir), "poll_seconds": 0.1},
+        "store": {"flush_seconds": 0.01}, "drain_seconds": 2.0}
+    settings = load_settings(tmp_path, overrides)
+    prepare(settings)
+    return settings
+

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from ivr.app import Hotline, prepare
-from ivr.config import load_settings
+from ivr.app import Hotline
 from ivr.platform.seed import seed_demo
 from ivr.security.customers import CustomerRepository
 from ivr.security.demo import seed
@@ -23,15 +22,8 @@ from ivr.testing.speech_audio import espeak, silence
 
 
 @pytest.fixture
-def settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> Any:
-    overrides: dict[str, Any] = {
-        "agi": {"bind": "127.0.0.1:0", "header_timeout": 0.5, "hangup_grace": 0.3},
-        "http": {"bind": "127.0.0.1:0"}, "prompts": {"sounds_dir": str(sounds_dir)},
-        "dialplans": {"dir": str(dialplan_dir), "poll_seconds": 0.1},
-        "store": {"flush_seconds": 0.01}, "drain_seconds": 2.0}
-    s = load_settings(tmp_path, overrides)
-    prepare(s)
-    return s
+def settings(hotline_settings: Any) -> Any:
+    return hotline_settings
 
 
 def _private_files(sounds: Path) -> list[Path]:
