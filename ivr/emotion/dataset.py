@@ -30,6 +30,10 @@ WEIGHTS = {"callers": 1.0, "frames": 0.5, "intents": 0.4, "intents-complaint": 0
 DEV_FILES = ("dev_zh.tsv",)
 """The dev set (split ``dev``, source ``dev``): turns by writers of their own, never trained
 on; for choosing levers and before/after figures (``python -m bench.distress_dev``)."""
+REQUEST_FILES = ("requests_dev.tsv",)
+"""Calm one-sentence requests (split ``requests``, source ``dev``), worded as no training file
+words them, never trained on: false escalations on plain requests ("how much money is in my
+account?"), per language (``python -m bench --only distress``)."""
 _WORD = re.compile(r"[a-z0-9']+")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -90,10 +94,11 @@ def _callers(data: Path) -> list[Example]:
 
 def _dev(data: Path) -> list[Example]:
     out = []
-    for name in DEV_FILES:
-        if (data / name).is_file():
-            out += [Example(lang, label == "distressed", text, f"{lang}:dev-{writer}", "dev",
-                            "dev") for lang, label, writer, text in _rows(data / name)]
+    for split, names in (("dev", DEV_FILES), ("requests", REQUEST_FILES)):
+        for name in names:
+            if (data / name).is_file():
+                out += [Example(lang, label == "distressed", text, f"{lang}:dev-{writer}",
+                                "dev", split) for lang, label, writer, text in _rows(data / name)]
     return out
 
 
@@ -138,8 +143,9 @@ def _frames(data: Path) -> list[Example]:
 
 def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example]:
     """Every training, test and dev example; disjoint in 4-grams from the held-out set, and
-    training and test from each other (train first, then test); dev turns are by writers of
-    their own and only kept apart from the held-out set."""
+    training and test from each other (train first, then test); dev turns and calm requests
+    are by writers of their own, kept apart from the held-out set, and a turn whose words are
+    a training turn's is dropped from them."""
     held = {lang: set() for lang in LANGS}  # type: dict[str, set[str]]
     for h in read_heldout(data):
         held[h.language] |= grams(h.text, h.language)
@@ -148,7 +154,7 @@ def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example
     seen: set[tuple[str, str]] = set()
     examples = (_callers(data) + _frames(data) + _intents(intent_data) + _reviews(data)
                 + _dev(data))
-    for split in ("train", "test", "dev"):
+    for split in ("train", "test", "dev", "requests"):
         added: dict[str, set[str]] = {lang: set() for lang in LANGS}
         for ex in examples:
             if ex.split != split:
@@ -157,7 +163,8 @@ def load(data: Path = DATA_DIR, intent_data: Path = INTENT_DATA) -> list[Example
             g = grams(ex.text, ex.language)
             # a dev turn may share common wording with training (another writer's turn):
             # it must only share none with the held-out set
-            if key in seen or g & (held if split == "dev" else taken)[ex.language]:
+            kept_from = held if split in ("dev", "requests") else taken
+            if key in seen or g & kept_from[ex.language]:
                 continue
             seen.add(key)
             added[ex.language] |= g

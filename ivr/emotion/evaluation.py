@@ -96,6 +96,35 @@ def evaluate_turns(scorer: Any, language: str,
             "p95_wall_ms": round(float(np.percentile(wall, 95)), 1)}
 
 
+def calm_requests(language: str) -> dict[str, list[str]]:
+    """Calm one-sentence requests of ``language``: ``dev`` (models/distress/data/
+    requests_dev.tsv, never trained on) and ``intent_test`` (the intent test phrases of every
+    intent but ``complaint``; phrases of the intents the distress model learns as calm are
+    also in its training data)."""
+    from ivr.emotion.dataset import INTENT_DATA, _rows, load
+
+    dev = [e.text for e in load() if e.split == "requests" and e.language == language]
+    path = INTENT_DATA / language / "test.tsv"
+    intent_test = [row[2] for row in _rows(path) if row[0] == language
+                   and row[1] != "complaint"] if path.is_file() else []
+    return {"dev": dev, "intent_test": intent_test}
+
+
+def evaluate_requests(scorer: Any, language: str, texts: list[str],
+                      name: str = "requests") -> dict[str, Any]:
+    """Calm requests scored alone with the shipped policy: how many would escalate (each of
+    them a caller taken out of self-service for asking a plain question)."""
+    scored = [scorer.score(TurnInput(language, t)) for t in texts]
+    escalated = sorted(((d.score, t) for d, t in zip(scored, texts, strict=True)
+                        if decide(DEFAULT_POLICY, [d])), reverse=True)
+    return {"language": language, "set": name, "turns": len(texts),
+            "escalated": len(escalated),
+            "false_escalations_per_100": round(100 * len(escalated) / len(texts), 1)
+            if texts else 0.0,
+            "mean_score": round(float(np.mean([d.score for d in scored])), 3) if texts else 0.0,
+            "worst": [f"{s:.2f} {t}" for s, t in escalated[:5]]}
+
+
 NEUTRAL_WORDS = {
     "en-US": ["I am calling about the payment I made on Monday.",
               "Can you tell me where the transfer is now?",
