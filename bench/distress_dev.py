@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ivr.emotion import dataset
-from ivr.emotion.evaluation import evaluate_turns
+from ivr.emotion.evaluation import calm_requests, evaluate_requests, evaluate_turns
 
 
 def _wrong(scorer: Any, language: str, turns: list[tuple[str, bool]]) -> list[dict[str, Any]]:
@@ -50,6 +50,8 @@ def dev_set(model_dir: Path | None) -> dict[str, Any]:
         turns = [(e.text, e.distressed) for e in rows if e.language == lang]
         out["languages"].append({**evaluate_turns(scorer, lang, turns),
                                  "wrong": _wrong(scorer, lang, turns)})
+    out["calm_requests"] = [evaluate_requests(scorer, lang, calm_requests(lang)["dev"])
+                            for lang in dataset.LANGS]
     return out
 
 
@@ -64,27 +66,32 @@ def cross_validation(language: str) -> dict[str, Any]:
     y = np.array([int(r.distressed) for r in rows])
     w = np.array([r.weight for r in rows], dtype=np.float64)
     callers = np.array([r.source == "callers" for r in rows])
-    cv_auc, c, scale, oof = m.cross_validate(rows, x, y, w, m.CHOICES[language], (0.0,))
+    cv_auc, c, scale, oof = m.cross_validate(rows, x, y, w, m.CHOICES[language], m.WEAK_SCALES)
     a, b = m._platt(oof[callers], y[callers])
     p = 1.0 / (1.0 + np.exp(-(a * oof + b)))
     cal = callers & (y == 0)
     dis = callers & (y == 1)
     false = sorted(((float(p[i]), rows[i].writer, rows[i].text) for i in np.flatnonzero(cal)
                     if p[i] >= 0.7), reverse=True)
-    fit = w > 0
-    final = m._fit(x[fit], y[fit], w[fit], c)
+    weak = np.array([r.source in m.WEAK_SOURCES for r in rows])
+    ws = np.where(weak, w * scale, w)
+    fit = ws > 0
+    final = m._fit(x[fit], y[fit], ws[fit], c)
     head = {"coef": final.coef_[0].tolist(), "intercept": float(final.intercept_[0]),
             "platt_a": a, "platt_b": b}
     scorer = TrainedScorer(m.DistressModel({"heads": {language: head}}, featurizer))
     dev = [(e.text, e.distressed) for e in examples
            if e.language == language and e.split == "dev"]
-    return {"language": language, "C": c, "cv_auc_callers": round(cv_auc, 4),
+    return {"language": language, "C": c, "weak_scale": scale,
+            "cv_auc_callers": round(cv_auc, 4),
             "dev_recall_at_0.7": round(float((p[dis] >= 0.7).mean()), 3),
             "dev_false_per_100_at_0.7": round(100 * float((p[cal] >= 0.7).mean()), 1),
             "caller_rows": int(callers.sum()), "calm_caller_rows": int(cal.sum()),
             "false_escalations": [f"{s:.2f} {wr} {t}" for s, wr, t in false],
             "dev_set": {**evaluate_turns(scorer, language, dev),
-                        "wrong": _wrong(scorer, language, dev)} if dev else None}
+                        "wrong": _wrong(scorer, language, dev)} if dev else None,
+            "calm_requests": evaluate_requests(scorer, language,
+                                               calm_requests(language)["dev"])}
 
 
 def main() -> None:

