@@ -93,8 +93,8 @@ class RenderedPrompts:
     """PromptSource over the renderer: a prompt is played only once its file exists.
 
     A text that is none of the dialplans' own prompts (``is_plan_text``) is per-call: an
-    answer with the caller's figures. The renderer speaks it in its per-call worker into a
-    short-lived file, and it is not remembered here."""
+    answer with the caller's figures. The renderer speaks it into a file that lives as long
+    as the calls holding it (:meth:`for_call`), and it is not remembered here."""
 
     RECHECK_SECONDS = 1.0
     """How long a prompt's file, once seen, counts as still there (a stat per play cost every
@@ -116,7 +116,7 @@ class RenderedPrompts:
 
     async def prompt(self, text: str, language: str, held: set[str] | None = None) -> Prompt:
         """``held``: the keys of the per-call texts a call holds (this adds to it)."""
-        if self._warming is None:  # the first call: get the per-call worker ready meanwhile
+        if self._warming is None:  # the first call: get the TTS worker ready meanwhile
             self._warming = asyncio.create_task(self._warm(), name="ivr-prompt-warm")
         known = self._known.get((text, language))
         if known is not None:
@@ -150,7 +150,7 @@ class RenderedPrompts:
         try:
             await self._renderer.warm(self._renderer.languages)
         except PromptError as err:  # the first answer then starts the worker itself
-            _LOG.warning("%s: could not start the per-call TTS worker: %s", err.code, err.message)
+            _LOG.warning("%s: could not start the TTS worker: %s", err.code, err.message)
 
 
 class CallPromptScope:

@@ -1,5 +1,5 @@
-"""Answers that hold a caller's own figures, through the server `ivr serve` runs: spoken by
-the per-call worker, played from a file that exists for the call only, never indexed."""
+"""Answers that hold a caller's own figures, through the server `ivr serve` runs: rendered
+during the call, played from a file that exists for the call only, never indexed."""
 
 from __future__ import annotations
 
