@@ -122,6 +122,8 @@ class TrainedScorer:
         size = cjk / 2 + latin
         purity = max(cjk / 2, latin) / size
         confidence = min(0.95, 0.3 + 0.2 * size) if size < 3 else 0.95
+        if size <= 1:  # one word (or two hanzi) is bad input: below the policy's minimum
+            confidence = min(confidence, LOW_CONFIDENCE)
         if script != lang or purity < 0.8 or len(text) > MAX_TEXT_CHARS:
             confidence = min(confidence, LOW_CONFIDENCE)
         cut = text[:MAX_TEXT_CHARS]

@@ -76,3 +76,14 @@ def test_short_distressed_turns_still_escalate(scorer: TrainedScorer, language: 
                                                text: str) -> None:
     d = scorer.score(TurnInput(language, text))
     assert decide(DEFAULT_POLICY, [d]) and d.signals["words"] >= 0.7, (d.score, d.confidence)
+
+
+@pytest.mark.parametrize(("language", "word"), [
+    ("en-US", "fraud"), ("en-US", "help"), ("en-US", "refund"), ("zh-CN", "退款"),
+    ("zh-CN", "垃圾"), ("zh-CN", "救命")])
+def test_one_word_is_too_little_to_escalate_on(scorer: TrainedScorer, language: str,
+                                               word: str) -> None:
+    # Bad input by the documented rule (docs/emotion.md): low confidence, whatever the score.
+    distress = scorer.score(TurnInput(language, word))
+    assert distress.confidence <= 0.4
+    assert not escalates(scorer, language, word)
