@@ -9,19 +9,9 @@ import pytest
 
 from ivr.emotion import dataset
 from ivr.emotion.evaluation import calm_requests
-from ivr.emotion.model import DistressModel, ModelMissing
 from ivr.emotion.policy import DEFAULT_POLICY, decide
 from ivr.emotion.scorer import TrainedScorer
 from ivr.emotion.types import TurnInput
-
-
-@pytest.fixture(scope="module")
-def scorer() -> TrainedScorer:
-    try:
-        model = DistressModel.load()
-    except ModelMissing as err:
-        pytest.fail(f"{err} — `make test` builds it")
-    return TrainedScorer(model)
 
 
 def escalates(scorer: TrainedScorer, language: str, text: str) -> bool:

@@ -20,15 +20,6 @@ from ivr.testing.fake_scorers import BrokenScorer, StuckScorer
 
 
 @pytest.fixture(scope="module")
-def scorer() -> TrainedScorer:
-    try:
-        model = DistressModel.load()
-    except ModelMissing as err:
-        pytest.fail(f"{err} — `make test` builds it")
-    return TrainedScorer(model)
-
-
-@pytest.fixture(scope="module")
 def examples() -> list[dataset.Example]:
     return dataset.load()
 
