@@ -197,6 +197,9 @@ def test_a_mandarin_softphone_caller_is_understood_and_served(server: Server,
     intents = [e["data"]["intent"] for e in events if e["kind"] == "intent"]
     assert intents[:1] == ["card_lost"], intents
     assert not [e for e in events if e["kind"] in ("error", "alert")], events
+    # heard by Whisper base with Hotline's domain adapter merged in, as the start-up says
+    started = server.log.read_text(errors="replace")
+    assert "speech: zh-CN by whisper (whisper-base-zh-" in started, started[-3000:]
 
 
 def test_a_fastagi_caller_pressing_keys_reaches_a_queue(server: Server, calls: Calls) -> None:

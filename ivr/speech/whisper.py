@@ -29,6 +29,7 @@ import re
 import shutil
 import tempfile
 import threading
+import zipfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,21 +152,87 @@ def _base_parts() -> list[Path]:
     return parts
 
 
-def _stamp_of(folder: Path) -> str:
+def _stamp_of(folder: Path, digest: str = BASE_SHA256) -> str:
     st = (folder / "model.bin").stat()
-    return f"{BASE_SHA256} {st.st_size} {st.st_mtime_ns}"
+    return f"{digest} {st.st_size} {st.st_mtime_ns}"
 
 
-def _write_stamp(folder: Path) -> None:
-    (folder / "VERIFIED").write_text(_stamp_of(folder) + "\n")
+def _write_stamp(folder: Path, digest: str = BASE_SHA256) -> None:
+    (folder / "VERIFIED").write_text(_stamp_of(folder, digest) + "\n")
 
 
-def _still_verified(folder: Path) -> bool:
+def _still_verified(folder: Path, digest: str = BASE_SHA256) -> bool:
     try:
-        return (folder / "VERIFIED").read_text().strip() == _stamp_of(folder) and all(
+        return (folder / "VERIFIED").read_text().strip() == _stamp_of(folder, digest) and all(
             (folder / name).is_file() for name in BASE_FILES)
     except OSError:
         return False
+
+
+ZH_ADAPTER = Path(__file__).with_name("data") / "zh_adapter.npz"
+"""Hotline's Mandarin domain adapter for Whisper base's decoder (low-rank factors, trained
+here by ``models/asr_zh/train.py``; see docs/speech.md)."""
+
+
+def tuned_zh_model(models_dir: Path, adapter: Path | None = None) -> Path:
+    """Whisper base with :data:`ZH_ADAPTER` merged into its decoder, written once into
+    ``models_dir/whisper-base-zh-<adapter sha>`` (an ordinary CTranslate2 model: it loads
+    and decodes at the same cost as the base model).
+
+    Raises ``asr-model-missing`` (no base packages, or no adapter file) or
+    ``asr-model-corrupt`` (the adapter cannot be read, or was trained on other weights)."""
+    from ivr.speech.ct2_file import ModelFileError, load_adapter, merge_adapter, read_model, write_model
+
+    base = packaged_base_model(models_dir)
+    adapter = adapter or ZH_ADAPTER
+    try:
+        digest = hashlib.sha256(adapter.read_bytes()).hexdigest()
+    except OSError as err:
+        raise SpeechError("asr-model-missing",
+                          f"the Mandarin adapter {adapter} cannot be read ({err}); reinstall "
+                          "Hotline, or set speech.languages.zh-CN.adapter = false") from err
+    stamp = f"{BASE_SHA256}+{digest}"
+    target = models_dir / f"whisper-base-zh-{digest[:12]}"
+    if _still_verified(target, stamp):
+        return target
+    with _ASSEMBLE_LOCK, (models_dir / ".whisper-base.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _still_verified(target, stamp):
+            return target
+        try:
+            factors, scale, trained_on = load_adapter(adapter)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise SpeechError("asr-model-corrupt", f"the Mandarin adapter {adapter} is damaged "
+                              f"({err}); reinstall Hotline, or set "
+                              "speech.languages.zh-CN.adapter = false") from err
+        if trained_on != BASE_SHA256:
+            raise SpeechError("asr-model-corrupt",
+                              f"the Mandarin adapter {adapter} was trained on other weights "
+                              f"(SHA-256 {trained_on[:12]}…, not {BASE_SHA256[:12]}…); retrain "
+                              "it (models/asr_zh/train.py) or set "
+                              "speech.languages.zh-CN.adapter = false")
+        tmp = Path(tempfile.mkdtemp(prefix=".whisper-base-zh-", dir=models_dir))
+        try:
+            try:
+                model = read_model(base / "model.bin")
+                merge_adapter(model, factors, scale)
+            except (ModelFileError, KeyError) as err:
+                raise SpeechError("asr-model-corrupt", f"cannot merge the Mandarin adapter "
+                                  f"{adapter}: {err}") from err
+            write_model(model, tmp / "model.bin")
+            for name in BASE_FILES:
+                shutil.copyfile(base / name, tmp / name)
+            _write_stamp(tmp, stamp)
+            tmp.chmod(0o755)
+            if target.exists():
+                aside = Path(tempfile.mkdtemp(prefix=".whisper-base-zh-old-", dir=models_dir))
+                os.replace(target, aside / "model")
+                shutil.rmtree(aside, ignore_errors=True)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _LOG.info("merged the Mandarin adapter (%s…) into Whisper base in %s", digest[:12], target)
+        return target
 
 
 def load_whisper(path: Path, *, workers: int = 1, threads: int = 1) -> Any:
@@ -194,6 +261,8 @@ class WhisperRecognizer:
     """English (by default) recognition with faster-whisper; phrases bias the decoder."""
 
     name = "whisper"
+    model_name = ""
+    """The model folder's name when it says more than the engine (start-up notes)."""
 
     def __init__(self, model: Any, pool: DecodePool, *, language: str = "en",
                  word_timestamps: bool = False, max_seconds: float = 30.0) -> None:
