@@ -1,15 +1,16 @@
 """Train the Mandarin recogniser's domain adapter: low-rank updates of Whisper base's decoder.
 
-    .venv/bin/python models/asr_zh/train.py --data DIR          # a few CPU-minutes
+    .venv/bin/python models/asr_zh/train.py --data DIR          # ~21 minutes on two cores
     .venv/bin/python models/asr_zh/train.py --data DIR --check  # the decoder matches CTranslate2
 
 Whisper base hears the hotline's words as near-sounds (余额 → 鱼, 账户 → 照顾): its decoder
 knows general Mandarin, not a payment hotline's. This trains rank-:data:`RANK` factors
 (LoRA) for the decoder's linear layers (self-attention, the queries and output of the
 attention over the audio, feed-forward; :data:`TARGETS`), the encoder, the embeddings and the
-audio's keys and values frozen, on the encoder states that
-``prepare.py`` wrote (telephone-quality takes of the intent training sentences by voices
-that are in neither the bench nor the dev set). The decoder here is a plain PyTorch
+audio's keys and values frozen, on the encoder states that ``prepare.py`` wrote
+(telephone-quality takes of the intent training sentences and of everyday sentences, by
+voices that are in neither the bench nor the dev set; one sentence in 20 is held out to
+watch the loss). The decoder here is a plain PyTorch
 re-implementation of CTranslate2's Whisper decoder, loaded from the shipped ``model.bin``;
 ``--check`` shows it picks the same tokens as CTranslate2 on real audio.
 
