@@ -4,7 +4,9 @@ set -euo pipefail
 need=()
 # prometheus: its promtool checks deploy/kubernetes/monitoring/alerts.yml in make test.
 # fonts-wqy-microhei: Chinese glyphs for the console in headless Chromium (tests, docs/screenshots).
-for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium prometheus fonts-wqy-microhei; do
+# redis-server: the scale-out tests' shared ephemeral state (make test starts it; make run needs none).
+for pkg in espeak-ng libespeak-ng1 postgresql tzdata chromium prometheus fonts-wqy-microhei \
+    redis-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
