@@ -537,9 +537,7 @@ class Hotline:
             load_recognizers, languages, speech, self.speech_pool,
             models_dir=self.settings.models_dir)
         self.settings.record_dir.mkdir(parents=True, exist_ok=True)
-        notes = [f"speech: {lang} by {r.name}"
-                 + (f" ({label})" if (label := getattr(r, "model_name", "")) else "")
-                 for lang, r in sorted(recognizers.items())]
+        notes = [f"speech: {lang} by {r.name}" for lang, r in sorted(recognizers.items())]
         notes += [f"speech: {lang} keypad only ({err.code}: {err.message})"
                   for lang, err in sorted(failed.items())]
         understander, intents_note = await asyncio.to_thread(load_understander,
