@@ -205,8 +205,9 @@ async def _talkers(asterisk: Any, hotline: Any, level: int, seconds: float,
 
 
 async def _run(args: Any) -> dict[str, Any]:
-    from ivr.app import Hotline, prepare
+    from ivr.app import Hotline
     from ivr.config import load_settings
+    from ivr.datadir import prepare
     from ivr.testing.ari_peer import FakeAsterisk
     from ivr.testing.speech_audio import espeak
 

@@ -113,8 +113,9 @@ async def _pacing(hotline: Any, url: str, level: int, seconds: float) -> dict[st
 
 
 async def _run(args: Any) -> dict[str, Any]:
-    from ivr.app import Hotline, prepare
+    from ivr.app import Hotline
     from ivr.config import load_settings
+    from ivr.datadir import prepare
 
     levels = [int(x) for x in os.environ.get("IVR_BENCH_WEBRTC_LEVELS", "5,10,15,20,30").split(",")]
     with tempfile.TemporaryDirectory() as tmp:

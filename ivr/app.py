@@ -37,7 +37,7 @@ from ivr.speech.lexicon import load_lexicon
 from ivr.speech.listen import SpeechListener
 from ivr.speech.tts import PromptRenderer
 from ivr.store.callbacks import CallbackRepository
-from ivr.store.db import make_engine, upgrade
+from ivr.store.db import make_engine
 from ivr.store.instances import InstanceLease
 from ivr.store.instances import close_left_open as close_calls_left_open
 from ivr.store.notify import DIALPLANS, Notifications
@@ -57,28 +57,6 @@ from ivr.web.survey_invites import SurveyInviter
 
 _LOG = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
-
-
-def prepare(settings: Settings) -> list[str]:
-    """Create the data dir's folders and bring the schema up to date (before any loop runs).
-
-    Returns what was created, for the command to tell the user.
-    """
-    made = []
-    for folder in (settings.var_dir, settings.recordings_dir, settings.sounds_dir):
-        if not folder.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            made.append(f"created {folder}")
-    applied = upgrade(settings.database_url)
-    if applied:
-        made.append(f"database schema migrated to {applied[-1]} ({_safe_url(settings)})")
-    return made
-
-
-def _safe_url(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def make_renderer(settings: Settings) -> PromptRenderer:

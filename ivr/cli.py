@@ -83,7 +83,8 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 # Commands ---------------------------------------------------------------------
 def cmd_serve(settings: Settings, args: argparse.Namespace, out: Console) -> int:
-    from ivr.app import prepare, serve
+    from ivr.app import serve
+    from ivr.datadir import prepare
 
     for note in prepare(settings):
         out.say(note)
@@ -221,7 +222,7 @@ def _calls_call(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, in
 
 
 def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -> int:
-    from ivr.web.app import call_json
+    from ivr.store.rows_json import call_json
 
     async def work(calls: Any) -> int:
         rows = await calls.recent(limit=args.limit, outcome=args.outcome)
@@ -236,7 +237,7 @@ def cmd_calls_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 def cmd_calls_show(settings: Settings, args: argparse.Namespace, out: Console) -> int:
     from ivr.emotion.report import distress_lines
-    from ivr.web.app import call_json, event_json
+    from ivr.store.rows_json import call_json, event_json
 
     async def work(calls: Any) -> int:
         row = await calls.get(args.id)
@@ -382,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.data_dir, overrides)
         setup_logging(settings.log_level)
         if getattr(args, "needs_db", False):
-            from ivr.app import prepare
+            from ivr.datadir import prepare
 
             for note in prepare(settings):
                 out.say(note)

@@ -93,8 +93,8 @@ def redis_url() -> str:
 def hotline_settings(tmp_path: Path, sounds_dir: Path, dialplan_dir: Path) -> Any:
     """Settings of an in-process `ivr serve` on the shipped dialplan, FastAGI and HTTP on free
     loopback ports, every other setting its default."""
-    from ivr.app import prepare
     from ivr.config import load_settings
+    from ivr.datadir import prepare
 
     overrides: dict[str, Any] = {
         "agi": {"bind": "127.0.0.1:0", "header_timeout": 0.5, "hangup_grace": 0.3},

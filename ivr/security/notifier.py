@@ -28,9 +28,6 @@ from ivr.security.masking import mask_phone
 from ivr.store.models import OtpOutboxRow
 
 _LOG = logging.getLogger(__name__)
-# aiosqlite logs every statement with its parameters at DEBUG: outbox bodies (codes) and PIN
-# hashes would reach the log. Its DEBUG lines are never needed by an operator.
-logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
 
 
 _INSERT_OUTBOX = insert(OtpOutboxRow.metadata.tables["otp_outbox"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ivr.errors import StoreError
+
+# aiosqlite logs every statement with its parameters at DEBUG: outbox bodies (codes) and PIN
+# hashes would reach the log. Its DEBUG lines are never needed by an operator. Set here,
+# where every engine is made, so no command or server can run without it.
+logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger("aiosqlite").level))
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ivr.app import prepare
 from ivr.config import Settings, load_settings
+from ivr.datadir import prepare
 
 
 def server_settings(data_dir: Path, sounds_dir: Path, dialplan_dir: Path,

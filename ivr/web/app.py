@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ivr.audit import AuditLog
 from ivr.metrics import Metrics
 from ivr.recording.api import RecordingLibrary
-from ivr.store.models import CallEventRow, CallRow
 from ivr.store.repo import CallQueries, DialplanRepository
+from ivr.store.rows_json import call_json, event_json
 from ivr.web import admin, editor, login, player, review, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
 from ivr.web.call_search import OUTCOMES, CallSearch
@@ -32,23 +32,6 @@ from ivr.web.timeline import describe
 from ivr.web.users import ROLES, UserRepository
 
 STATIC = Path(__file__).with_name("static")
-
-
-def call_json(row: CallRow) -> dict[str, Any]:
-    return {
-        "id": row.id, "transport": row.transport, "route": row.route, "caller": row.caller,
-        "dialed": row.dialed, "language": row.language, "dialplan_id": row.dialplan_id,
-        "dialplan_version": row.dialplan_version,
-        "started_at": row.started_at.isoformat() if row.started_at else None,
-        "ended_at": row.ended_at.isoformat() if row.ended_at else None,
-        "outcome": row.outcome, "queue": row.queue, "priority": row.priority,
-        "error_code": row.error_code, "instance_id": row.instance_id,
-    }
-
-
-def event_json(row: CallEventRow) -> dict[str, Any]:
-    return {"seq": row.seq, "at": row.at.isoformat(), "kind": row.kind, "node": row.node,
-            "data": row.data}
 
 
 def make_context(engine: AsyncEngine, recordings: RecordingLibrary | None,

@@ -9,6 +9,7 @@ The parameters are stored in every hash, so raising them later rehashes at next 
 from __future__ import annotations
 
 import asyncio
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -19,8 +20,14 @@ _HASHER = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ivr-argon2")
 MIN_LENGTH = 10
 """Shortest password accepted."""
-# Verified when the user is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user is unknown, so a wrong name takes as long as a wrong password.
+    Made on first use: a hash costs a tenth of a second, which every command and server
+    start paid when it was made at import."""
+    return _HASHER.hash("not a real password, only for timing")
 
 
 def hash_password(password: str) -> str:
@@ -31,7 +38,7 @@ def hash_password(password: str) -> str:
 def verify_password(hashed: str | None, password: str) -> bool:
     """True when ``password`` matches; a missing or malformed hash never matches."""
     try:
-        return _HASHER.verify(hashed or _DUMMY_HASH, password) and hashed is not None
+        return _HASHER.verify(hashed or _dummy_hash(), password) and hashed is not None
     except (VerificationError, InvalidHashError):
         return False
 

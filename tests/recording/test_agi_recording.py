@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ivr.app import Hotline, prepare
+from ivr.app import Hotline
 from ivr.config import load_settings
+from ivr.datadir import prepare
 from ivr.recording.keys import Keyring
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript

@@ -103,7 +103,7 @@ def test_retention_dry_run_apply_and_hold(tmp_path: Path) -> None:
 KILLER = textwrap.dedent("""
     import asyncio, os, signal, sys
     from ivr.config import load_settings
-    from ivr.app import prepare
+    from ivr.datadir import prepare
     from ivr.commands.recordings import ensure_key, make_store
     from ivr.recording.crypto import AudioFormat
     from ivr.store.db import make_engine

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ivr.app import Hotline, prepare
+from ivr.app import Hotline
 from ivr.config import load_settings
+from ivr.datadir import prepare
 from ivr.errors import ConfigError
 from ivr.store.models import TurnRow
 from ivr.telephony.prompt_files import write_wav
