@@ -23,8 +23,12 @@ TEST_WRITERS = ("w12",)
 Choices and calibration are made on the dev folds of the training writers (each fold's
 writers are unseen by the model scored on them), never on the held-out set."""
 CALM_INTENTS = ("payment_status", "refund", "fees", "card_lost", "fraud_report", "change_phone",
-                "account_access", "balance")
-"""Intent phrases of these intents are requests, mostly calm: calm with a small weight."""
+                "account_access", "balance", "agent")
+"""Intent phrases of these intents are requests, mostly calm: calm with a small weight.
+``agent`` too: one plain request for a person is a preference, not distress (without its
+phrases "talk to an agent" scored 0.94 and sent a calm caller to the senior agents, as the
+caller turns that name an agent are mostly angry ones); insisting is the agent-request
+ramp's job (:func:`ivr.emotion.words.assess`)."""
 WEIGHTS = {"callers": 1.0, "frames": 0.5, "intents": 0.1, "intents-complaint": 0.3,
            "reviews": 0.2, "dev": 0.0}
 """``intents`` (the calm intent phrases) always count, at 0.1: without them short plain

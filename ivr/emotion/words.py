@@ -37,8 +37,14 @@ CUES: dict[str, dict[str, tuple[str, ...]]] = {
 AGENT_WORDS = {
     "en-US": ("agent", "representative", "operator", "human", "real person", "someone real",
               "customer service", "supervisor", "manager"),
-    "zh-CN": ("人工", "客服", "真人", "转人工", "经理", "主管"),
+    "zh-CN": ("人工", "客服", "真人", "转人工", "经理", "主管", "人工客服", "人工服务"),
 }
+_AGENT_MENTIONS = {
+    lang: re.compile("|".join((r"\b{}\b" if lang == "en-US" else "{}").format(re.escape(w))
+                              for w in sorted(phrases, key=len, reverse=True)))
+    for lang, phrases in AGENT_WORDS.items()}
+"""One match per request for an agent, longest phrase first: 转人工 is one request, not 转人工
+plus the 人工 inside it (which made a single calm request count as insisting)."""
 CUE_WEIGHTS = {"agent_repeat": 0.8, "complaint": 0.6, "fraud": 0.55, "profanity": 0.55,
                "urgency": 0.5, "repeat_calls": 0.35, "shouting": 0.3, "negative": 0.55}
 REASONS = {"agent_repeat": "repeated agent requests", "complaint": "complaint/regulator threat",
@@ -75,7 +81,7 @@ def assess(text: str, language: str, agent_requests: int = 0) -> WordEvidence:
         hits = sum(1 for w in words if _has(lower, w, lang))
         if hits:
             cues[name] = min(1.0, 0.75 + 0.25 * (hits - 1))
-    agents = sum(_count(lower, w, lang) for w in AGENT_WORDS[lang]) + agent_requests
+    agents = len(_AGENT_MENTIONS[lang].findall(lower)) + agent_requests
     if (agent := _ramp_agents(agents)) > 0:
         cues["agent_repeat"] = agent
     if lang == "en-US" and (text.count("!") >= 2 or _caps_share(text) >= 0.5 and latin >= 3):
@@ -139,5 +145,4 @@ def _snownlp() -> Any:
 def agent_mentions(text: str, language: str) -> int:
     """How many times the caller asked for a person in ``text``."""
     lang = "zh-CN" if language.startswith("zh") else "en-US"
-    lower = text.lower()
-    return sum(_count(lower, w, lang) for w in AGENT_WORDS[lang])
+    return len(_AGENT_MENTIONS[lang].findall(text.lower()))

@@ -94,6 +94,23 @@ def test_calm_turns_even_with_alarming_words_do_not_escalate(
     assert not decide(DEFAULT_POLICY, [d]), (d.score, d.reasons)
 
 
+@pytest.mark.parametrize(("language", "first", "then"), [
+    ("en-US", "Could I talk to someone from customer support?", "a real person please"),
+    ("zh-CN", "你好，我想找人工客服", "人工客服"),
+    ("zh-CN", "能不能帮我转接一下人工", "麻烦转人工，谢谢"),
+])
+async def test_a_calm_caller_asking_for_a_person_is_not_sent_to_the_senior_agents(
+        scorer: TrainedScorer, language: str, first: str, then: str) -> None:
+    """Asking for a person, and asking once more after a no-match, is a preference: the
+    caller reaches the agent queue with everybody else, not ahead of distressed callers."""
+    scorer.score(TurnInput(language, first))  # loaded: no turn below goes unscored
+    calls = tracker.DistressTracker(scorer)
+    for text in (first, then):
+        scored = await calls.observe(TurnInput(language, text), DEFAULT_POLICY)
+        assert scored.distress.confidence >= DEFAULT_POLICY.min_confidence  # it was heard
+        assert not scored.escalate, (text, scored.distress.score, scored.escalate)
+
+
 @pytest.mark.parametrize(("language", "text"), [
     ("en-US", ""), ("en-US", "   \n\t "), ("zh-CN", "…!?"), ("en-US", "\x00\x07\ud800"),
     ("en-US", "I hate this useless bank! " * 250),            # very long

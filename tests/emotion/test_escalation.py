@@ -168,3 +168,16 @@ def test_calls_show_prints_scores_and_reasons() -> None:
     text = "\n".join(distress_lines(events))
     assert "distress 0.90" in text and "complaint/regulator threat" in text
     assert "ESCALATED" in text and "priority +3" in text
+
+
+def test_one_request_for_a_person_counts_once() -> None:
+    """转人工 holds 人工, 人工客服 holds both 人工 and 客服: one request each, so a single calm
+    request is never counted as insisting (the agent-request ramp starts at two)."""
+    from ivr.emotion import words
+
+    assert words.agent_mentions("我要转人工", "zh-CN") == 1
+    assert words.agent_mentions("人工客服在吗", "zh-CN") == 1
+    assert words.agent_mentions("转人工，转人工，我说转人工！", "zh-CN") == 3
+    assert words.agent_mentions("Agent. I said AGENT, a real person!", "en-US") == 3
+    assert "agent_repeat" not in words.assess("我要转人工", "zh-CN").cues
+    assert words.assess("转人工转人工", "zh-CN").cues["agent_repeat"] > 0
