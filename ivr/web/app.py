@@ -18,7 +18,7 @@ from ivr.metrics import Metrics
 from ivr.recording.api import RecordingLibrary
 from ivr.store.repo import CallQueries, DialplanRepository
 from ivr.store.rows_json import call_json, event_json
-from ivr.web import admin, editor, login, player, review, softphone, supervisor
+from ivr.web import admin, editor, login, passwords, player, review, softphone, supervisor
 from ivr.web.auth import csrf_protect, load_session, require_role, security_headers
 from ivr.web.call_search import OUTCOMES, CallSearch
 from ivr.web.console import Console
@@ -67,6 +67,7 @@ def build_web_app(
                                         csrf_protect], client_max_size=64 * 1024)
     app[CONTEXT] = make_context(engine, recordings, settings or WebSettings())
     app.on_response_prepare.append(security_headers)
+    app.on_startup.append(passwords.prepare_timing)
 
     def reasons() -> list[str]:
         if not_ready is not None:

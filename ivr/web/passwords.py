@@ -30,6 +30,12 @@ def _dummy_hash() -> str:
     return _HASHER.hash("not a real password, only for timing")
 
 
+async def prepare_timing(_app: object = None) -> None:
+    """Make the unknown-user hash before the first login (the web server's start-up hook),
+    off the event loop, so even the first wrong name takes as long as a wrong password."""
+    await asyncio.get_running_loop().run_in_executor(_POOL, _dummy_hash)
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash in PHC string form (``$argon2id$v=19$m=65536,t=3,p=4$...``)."""
     return _HASHER.hash(password)
