@@ -284,11 +284,45 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 # Parser -------------------------------------------------------------------------
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
-PLUGINS: list[str] = ["ivr.commands.users", "ivr.commands.recordings", "ivr.commands.customers",
-                       "ivr.commands.speech", "ivr.commands.call", "ivr.commands.intents",
-                       "ivr.commands.emotion", "ivr.commands.report",
-                       "ivr.commands.callbacks"]
-"""Modules adding their own commands: each has ``register(sub, add_command)``."""
+PLUGINS: dict[str, dict[str, str]] = {
+    "ivr.commands.users": {"users": "web users: admin, supervisor, auditor, reviewer"},
+    "ivr.commands.recordings": {
+        "keys": "recording keys: create, list, rotate, retire",
+        "recordings": "encrypted call recordings: list, play, export",
+        "retention": "purge old recordings, transcripts and events; legal holds"},
+    "ivr.commands.customers": {"customers": "demo customers for verification",
+                               "demo": "demo data", "otp": "one-time codes"},
+    "ivr.commands.speech": {"asr": "speech recognition tools",
+                            "models": "speech models for operators"},
+    "ivr.commands.call": {"call": "call a running Hotline over WebRTC (headless softphone): "
+                                  "say things, press keys, hear the prompts and the outcome"},
+    "ivr.commands.intents": {"intents": "train and evaluate the intent classifier"},
+    "ivr.commands.emotion": {"emotion": "caller distress scoring"},
+    "ivr.commands.report": {"report": "analytics: containment, abandonment, transfers, "
+                                      "intents, nodes, escalations and survey scores, overall "
+                                      "and by day"},
+    "ivr.commands.callbacks": {"callbacks": "callers waiting to be called back (AMI)"},
+}
+"""Modules adding their own commands (each has ``register(sub, add_command)``), with the
+commands each adds and their one-line help. A module is imported only when one of its
+commands runs (or ``full``): the others are listed from this table, so ``ivr --help`` and the
+commands that need none of them start without loading speech, audio or the database
+(tests/test_cli.py checks the table against what the modules register)."""
+
+_GLOBAL_OPTIONS_WITH_VALUE = ("--data-dir", "--log-level")
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not a global option)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def add_command(parent: Any, name: str, handler: Handler, help_text: str, *,
@@ -300,7 +334,10 @@ def add_command(parent: Any, name: str, handler: Handler, help_text: str, *,
     return p
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None, *, full: bool = False
+                 ) -> argparse.ArgumentParser:
+    """The whole command line; plugin modules are imported for the command in ``argv`` only
+    (all of them with ``full``)."""
     parser = argparse.ArgumentParser(
         prog="ivr", description="Hotline: the IVR application server for a payment hotline.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -359,13 +396,18 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--action", help="only actions starting with this (e.g. recording.)")
     al.add_argument("--subject", help="only rows about this recording, customer or call")
 
-    for module in PLUGINS:
-        importlib.import_module(module).register(sub, add_command)
+    wanted = _command_of(sys.argv[1:] if argv is None else argv)
+    for module, commands in PLUGINS.items():
+        if full or wanted in commands:
+            importlib.import_module(module).register(sub, add_command)
+        else:
+            for name, help_text in commands.items():
+                sub.add_parser(name, help=help_text, description=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {}
     if getattr(args, "agi_bind", None):

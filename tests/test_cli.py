@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from ivr.cli import PLUGINS, build_parser
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 
@@ -30,6 +32,26 @@ def test_help_teaches_the_commands(tmp_path: Path) -> None:
     out = ivr("--help", cwd=tmp_path).stdout
     for needle in ("serve", "dialplan check", "dialplan publish", "rollback", "--data-dir"):
         assert needle in out
+
+
+def _listed(parser: argparse.ArgumentParser) -> list[tuple[str, str | None]]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(choice.dest, choice.help) for choice in sub._choices_actions]
+
+
+def test_help_lists_every_command_without_loading_them(tmp_path: Path) -> None:
+    """``ivr --help`` lists each plugin command from cli.PLUGINS without importing its module:
+    the table must say what the modules themselves register, in the same order."""
+    assert _listed(build_parser([])) == _listed(build_parser([], full=True))
+    out = ivr("--help", cwd=tmp_path).stdout
+    for commands in PLUGINS.values():
+        for name in commands:
+            assert f"    {name} " in out or f"    {name}\n" in out, name
+    # a plugin command still parses its own arguments and subcommands
+    shown = ivr("users", "--help", cwd=tmp_path).stdout
+    assert "add" in shown and "passwd" in shown
+    refused = ivr("--data-dir", str(tmp_path), "users", "frobnicate", cwd=tmp_path, check=False)
+    assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
 
 def test_check_reports_file_and_line_and_exits_1(tmp_path: Path) -> None:
