@@ -318,8 +318,8 @@ def _command_of(argv: list[str]) -> str | None:
     for word in argv:
         if skip:
             skip = False
-        elif word in _GLOBAL_OPTIONS_WITH_VALUE:
-            skip = True
+        elif len(word) > 2 and any(o.startswith(word) for o in _GLOBAL_OPTIONS_WITH_VALUE):
+            skip = True  # --data-dir DIR, or an abbreviation argparse accepts (--data DIR)
         elif not word.startswith("-"):
             return word
     return None

@@ -50,6 +50,8 @@ def test_help_lists_every_command_without_loading_them(tmp_path: Path) -> None:
     # a plugin command still parses its own arguments and subcommands
     shown = ivr("users", "--help", cwd=tmp_path).stdout
     assert "add" in shown and "passwd" in shown
+    listed = ivr("--data", str(tmp_path), "users", "list", "--json", cwd=tmp_path)  # abbreviated
+    assert json.loads(listed.stdout) == []
     refused = ivr("--data-dir", str(tmp_path), "users", "frobnicate", cwd=tmp_path, check=False)
     assert refused.returncode == 2 and "invalid choice" in refused.stderr
 
