@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr import __version__
+from ivr.commands import HELP
 from ivr.config import Settings, load_settings
 from ivr.errors import IvrError
 from ivr.logs import setup_logging
@@ -284,30 +285,22 @@ def cmd_audit_list(settings: Settings, args: argparse.Namespace, out: Console) -
 
 # Parser -------------------------------------------------------------------------
 Handler = Callable[[Settings, argparse.Namespace, Console], int]
-PLUGINS: dict[str, dict[str, str]] = {
-    "ivr.commands.users": {"users": "web users: admin, supervisor, auditor, reviewer"},
-    "ivr.commands.recordings": {
-        "keys": "recording keys: create, list, rotate, retire",
-        "recordings": "encrypted call recordings: list, play, export",
-        "retention": "purge old recordings, transcripts and events; legal holds"},
-    "ivr.commands.customers": {"customers": "demo customers for verification",
-                               "demo": "demo data", "otp": "one-time codes"},
-    "ivr.commands.speech": {"asr": "speech recognition tools",
-                            "models": "speech models for operators"},
-    "ivr.commands.call": {"call": "call a running Hotline over WebRTC (headless softphone): "
-                                  "say things, press keys, hear the prompts and the outcome"},
-    "ivr.commands.intents": {"intents": "train and evaluate the intent classifier"},
-    "ivr.commands.emotion": {"emotion": "caller distress scoring"},
-    "ivr.commands.report": {"report": "analytics: containment, abandonment, transfers, "
-                                      "intents, nodes, escalations and survey scores, overall "
-                                      "and by day"},
-    "ivr.commands.callbacks": {"callbacks": "callers waiting to be called back (AMI)"},
+PLUGINS: dict[str, tuple[str, ...]] = {
+    "ivr.commands.users": ("users",),
+    "ivr.commands.recordings": ("keys", "recordings", "retention"),
+    "ivr.commands.customers": ("customers", "demo", "otp"),
+    "ivr.commands.speech": ("asr", "models"),
+    "ivr.commands.call": ("call",),
+    "ivr.commands.intents": ("intents",),
+    "ivr.commands.emotion": ("emotion",),
+    "ivr.commands.report": ("report",),
+    "ivr.commands.callbacks": ("callbacks",),
 }
-"""Modules adding their own commands (each has ``register(sub, add_command)``), with the
-commands each adds and their one-line help. A module is imported only when one of its
-commands runs (or ``full``): the others are listed from this table, so ``ivr --help`` and the
-commands that need none of them start without loading speech, audio or the database
-(tests/test_cli.py checks the table against what the modules register)."""
+"""Modules adding their own commands (each has ``register(sub, add_command)``) and the
+commands each adds (their help: :data:`ivr.commands.HELP`). A module is imported only when
+one of its commands runs (or ``full``): the others are listed from this table, so ``ivr
+--help`` and the commands that need none of them start without loading speech, audio or the
+database (tests/test_cli.py checks the table against what the modules register)."""
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--data-dir", "--log-level")
 
@@ -401,8 +394,8 @@ def build_parser(argv: list[str] | None = None, *, full: bool = False
         if full or wanted in commands:
             importlib.import_module(module).register(sub, add_command)
         else:
-            for name, help_text in commands.items():
-                sub.add_parser(name, help=help_text, description=help_text)
+            for name in commands:
+                sub.add_parser(name, help=HELP[name], description=HELP[name])
     return parser
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.wav import resample
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.errors import ConfigError, PromptError
 from ivr.hostport import parse_hostport
@@ -35,9 +36,7 @@ class _Step(argparse.Action):
 
 
 def register(sub: Any, add_command: Any) -> None:
-    p = add_command(sub, "call", cmd_call, "call a running Hotline over WebRTC (headless "
-                    "softphone): say things, press keys, hear the prompts and the outcome",
-                    needs_db=False)
+    p = add_command(sub, "call", cmd_call, HELP["call"], needs_db=False)
     p.add_argument("--url", metavar="BASE_URL",
                    help="the server's base address (default: this machine's server from the "
                         "settings' http.bind, e.g. http://127.0.0.1:8080)")

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.store.callbacks import CallbackRepository
 from ivr.store.db import make_engine
@@ -39,7 +40,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace, out: Any) -> int:
 
 
 def register(sub: Any, add_command: Any) -> None:
-    callbacks = sub.add_parser("callbacks", help="callers waiting to be called back (AMI)")
+    callbacks = sub.add_parser("callbacks", help=HELP["callbacks"])
     actions = callbacks.add_subparsers(dest="action", metavar="ACTION", required=True)
     lst = add_command(actions, "list", cmd_list, "callback requests, newest first, with status")
     lst.add_argument("--limit", type=int, default=50)

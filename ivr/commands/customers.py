@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ivr.audit import AuditEntry, AuditLog, cli_actor
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.errors import IvrError
 from ivr.security.customers import Card, Customer, CustomerRepository
@@ -196,7 +197,7 @@ def cmd_otp_outbox(settings: Settings, args: argparse.Namespace, out: Console) -
 
 def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add this module's commands to ``ivr``."""
-    customers = sub.add_parser("customers", help="demo customers for verification")
+    customers = sub.add_parser("customers", help=HELP["customers"])
     cs = customers.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = add_command(cs, "add", cmd_customers_add, "add or update a customer")
     add.add_argument("id", metavar="ID")
@@ -213,11 +214,11 @@ def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> N
                          "lift every lockout of a customer (audited)")
     unlock.add_argument("id", metavar="ID")
 
-    demo = sub.add_parser("demo", help="demo data")
+    demo = sub.add_parser("demo", help=HELP["demo"])
     ds = demo.add_subparsers(dest="action", metavar="ACTION", required=True)
     add_command(ds, "seed", cmd_demo_seed, "create or refresh the demo customers (idempotent)")
 
-    otp = sub.add_parser("otp", help="one-time codes")
+    otp = sub.add_parser("otp", help=HELP["otp"])
     os_ = otp.add_subparsers(dest="action", metavar="ACTION", required=True)
     box = add_command(os_, "outbox", cmd_otp_outbox,
                       "codes the embedded notifier sent (the stand-in for the phone)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.frames import AudioClip
+from ivr.commands import HELP
 from ivr.commands.progress import stage_bars
 from ivr.config import Settings
 from ivr.emotion import prosody
@@ -63,7 +64,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace, out: Any) -> int:
 
 
 def register(sub: Any, add_command: Any) -> None:
-    emotion = sub.add_parser("emotion", help="caller distress scoring")
+    emotion = sub.add_parser("emotion", help=HELP["emotion"])
     actions = emotion.add_subparsers(dest="action", metavar="ACTION", required=True)
     score = add_command(actions, "score", cmd_score, "score one caller turn for distress",
                         needs_db=False)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ivr.commands import HELP
 from ivr.commands.progress import stage_bars
 from ivr.config import Settings
 from ivr.nlu.errors import NluError
@@ -17,7 +18,7 @@ OUT_ROOT = Path("models/intents")
 
 
 def register(sub: Any, add_command: Any) -> None:
-    p = sub.add_parser("intents", help="train and evaluate the intent classifier")
+    p = sub.add_parser("intents", help=HELP["intents"])
     ps = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     tr = add_command(ps, "train", cmd_train, "train a model from models/intents/data and make it "
                      "current", needs_db=False)

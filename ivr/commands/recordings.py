@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audit import cli_actor
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.recording.api import RecordingError, RecordingInfo
 from ivr.recording.keys import MODES, Keyring
@@ -333,7 +334,7 @@ def cmd_retention_holds(settings: Settings, args: argparse.Namespace, out: Any) 
 def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add ``keys``, ``recordings`` and ``retention`` to the ``ivr`` command."""
     add = add_command
-    keys = sub.add_parser("keys", help="recording keys: create, list, rotate, retire")
+    keys = sub.add_parser("keys", help=HELP["keys"])
     ks = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
     kc = add(ks, "create", cmd_keys_create, "create a key; the newest active key wraps new "
              "recordings", needs_db=False)
@@ -349,7 +350,7 @@ def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> N
     kt.add_argument("--destroy", action="store_true", help="also delete its key material")
     kt.add_argument("--force", action="store_true", help="destroy even if recordings use it")
 
-    rec = sub.add_parser("recordings", help="encrypted call recordings: list, play, export")
+    rec = sub.add_parser("recordings", help=HELP["recordings"])
     rs = rec.add_subparsers(dest="action", metavar="ACTION", required=True)
     rl = add(rs, "list", cmd_recordings_list, "recordings, newest first")
     rl.add_argument("--caller", help="caller number (or its last digits)")
@@ -374,8 +375,7 @@ def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> N
                 "recordings cut short by a crash")
     rseal.add_argument("--now", action="store_true", help="ignore the settle delays")
 
-    ret = sub.add_parser("retention", help="purge old recordings, transcripts and events; "
-                         "legal holds")
+    ret = sub.add_parser("retention", help=HELP["retention"])
     ts = ret.add_subparsers(dest="action", metavar="ACTION", required=True)
     tp = add(ts, "purge", cmd_retention_purge, "apply the retention policy (dry run by default)")
     tp.add_argument("--apply", action="store_true", help="really delete")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.store.analytics import analytics, parse_period
 
@@ -73,9 +74,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace, out: Any) -> int:
 
 
 def register(sub: Any, add_command: Any) -> None:
-    report = add_command(sub, "report", cmd_report,
-                         "analytics: containment, abandonment, transfers, intents, nodes, "
-                         "escalations and survey scores, overall and by day")
+    report = add_command(sub, "report", cmd_report, HELP["report"])
     report.add_argument("--from", dest="start", metavar="YYYY-MM-DD",
                         help="first day, in the hotline's timezone (default: 6 days ago)")
     report.add_argument("--to", dest="end", metavar="YYYY-MM-DD",

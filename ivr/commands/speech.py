@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.frames import AudioClip
+from ivr.commands import HELP
 from ivr.config import Settings
 from ivr.speech.engines import load_recognizer, make_pool
 from ivr.speech.settings import SpeechLanguage
@@ -56,7 +57,7 @@ def cmd_models_install(settings: Settings, args: argparse.Namespace, out: Any) -
 
 
 def register(sub: Any, add_command: Any) -> None:
-    asr = sub.add_parser("asr", help="speech recognition tools")
+    asr = sub.add_parser("asr", help=HELP["asr"])
     asrs = asr.add_subparsers(dest="action", metavar="ACTION", required=True)
     tr = add_command(asrs, "transcribe", cmd_transcribe, "print what a WAV file says",
                      needs_db=False)
@@ -66,7 +67,7 @@ def register(sub: Any, add_command: Any) -> None:
     tr.add_argument("--lang", default="en-US", help="BCP 47 language (default en-US)")
     tr.add_argument("--model", help="model folder (default: configured or packaged)")
     tr.add_argument("--phrase", action="append", help="expected phrase (vosk grammar); repeat")
-    models = sub.add_parser("models", help="speech models for operators")
+    models = sub.add_parser("models", help=HELP["models"])
     ms = models.add_subparsers(dest="action", metavar="ACTION", required=True)
     inst = add_command(ms, "install", cmd_models_install,
                        "download an official model (pinned address and SHA-256)", needs_db=False)

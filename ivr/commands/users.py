@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ivr.audit import AuditEntry, AuditLog, cli_actor
+from ivr.commands import HELP
 from ivr.textsafe import printable
 from ivr.web.users import ROLES, UserRepository, WebError, WebUser
 
@@ -111,7 +112,7 @@ def _setter(action: str) -> Callable[[Any, argparse.Namespace, Any], int]:
 
 def register(sub: Any, add_command: Callable[..., argparse.ArgumentParser]) -> None:
     """Add ``ivr users ...`` to the command line."""
-    users = sub.add_parser("users", help="web users: admin, supervisor, auditor, reviewer")
+    users = sub.add_parser("users", help=HELP["users"])
     us = users.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = add_command(us, "add", cmd_add, "add a web user (asks for the password)")
     add.add_argument("name", metavar="NAME")
