@@ -3,16 +3,15 @@
 Seeds 100,000 finished calls of the hotline over 30 days (outcomes, queues, intents,
 escalations, three question nodes each, a survey answer on one call in four), with the
 running totals the store writer adds for each (``ivr.store.rollup``), into a fresh
-SQLite file and, when ``IVR_BENCH_PG_URL`` (or ``IVR_TEST_PG_URL``) names one, a PostgreSQL
-database, then times the query the API runs: a month, a week and a day, for the whole
-hotline, per dialplan and per language; the days are Europe/Berlin's (a daylight-saving
-change falls in the month). Floor: every query within 500 ms.
+SQLite file and a PostgreSQL database (``IVR_BENCH_PG_URL``, default the ``ivr_bench``
+database scripts/start-postgres.sh creates, as bench.scale), then times the query the API
+runs: a month, a week and a day, for the whole hotline, per dialplan and per language; the
+days are Europe/Berlin's (a daylight-saving change falls in the month). Floor: every query within 500 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
 import tempfile
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
 
+from bench import bench_pg_url
 from ivr.store import rollup
 from ivr.store.analytics import analytics, parse_period
 from ivr.store.db import make_engine, upgrade
@@ -153,12 +153,11 @@ def bench(args: Any) -> dict[str, Any]:
         upgrade(url)
         asyncio.run(_seed(url, rows))
         results += asyncio.run(_time(url, "sqlite"))
-    pg = os.environ.get("IVR_BENCH_PG_URL") or os.environ.get("IVR_TEST_PG_URL")
-    if pg:
-        reset_postgres(pg)
-        upgrade(pg)
-        asyncio.run(_seed(pg, rows))
-        results += asyncio.run(_time(pg, "postgresql"))
+    pg = bench_pg_url()
+    reset_postgres(pg)
+    upgrade(pg)
+    asyncio.run(_seed(pg, rows))
+    results += asyncio.run(_time(pg, "postgresql"))
     for row in results:  # the figures must be the calls themselves, counted one by one
         row["expected_calls"] = _expected(rows[0], row["case"])
     return {"title": f"Analytics over {CALLS:,} stored calls (5 runs each)", "rows": results,

@@ -55,6 +55,7 @@ try:  # the simulated Asterisk's loop only; Hotline runs the stock asyncio loop
 except ImportError:  # pragma: no cover - a dev extra
     UVLOOP = None
 
+from bench import bench_pg_url
 from bench.agi_calls import ROOT, Server, _free_port, _percentile
 from bench.fast_agi_caller import FastCaller, RecordedCall, record
 from ivr.store.db import make_engine
@@ -71,7 +72,6 @@ FLOOR_RATIO = 2.0
 LOOP_LAG = "ivr_event_loop_lag_seconds"
 GC_FULL = "ivr_gc_full_collection_seconds"
 """Each instance's loop-lag histogram: how late its event loop ran a timer during the calls."""
-DEFAULT_PG = "postgresql+asyncpg://ivr:ivr@127.0.0.1:5432/ivr_bench"
 
 
 def _prompt_time(command: str) -> float:
@@ -337,7 +337,7 @@ def _record(port: int, out: Path) -> RecordedCall:
 
 def run(concurrency: int = 1000, seconds: float = 30.0, processes: int = 4,
         url: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    url = url or os.environ.get("IVR_BENCH_PG_URL", DEFAULT_PG)
+    url = url or bench_pg_url()
     reset_postgres(url)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ivr-scale-") as tmp:
@@ -402,7 +402,7 @@ SOAK_RSS_MB_PER_MIN = 1.0
 def soak(concurrency: int, minutes: float, processes: int = 4,
          url: str | None = None) -> dict[str, Any]:
     """``concurrency`` calls for ``minutes``, then 30 s idle; samples every 30 s."""
-    url = url or os.environ.get("IVR_BENCH_PG_URL", DEFAULT_PG)
+    url = url or bench_pg_url()
     reset_postgres(url)
     samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ivr-soak-") as tmp:
