@@ -137,6 +137,27 @@ def query(stmt: Any) -> list[Any]:
     return asyncio.run(run())
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,7 +235,11 @@ def test_a_killed_instances_call_is_closed_by_the_survivor_and_its_spool_sealed(
     caller_thread.start()
     call_id = wait_for("call in progress on call-a", lambda: open_call_of("call-a", caller))
     time.sleep(1.0)  # a few prompts in: MixMonitor is writing into call-a's spool
+    assert pair.a.proc is not None
+    workers = wait_for("call-a's TTS worker process", lambda: children_of(pair.a.proc.pid))
     assert pair.a.stop(signal.SIGKILL) == -signal.SIGKILL
+    # Its worker processes (the TTS worker holds its voices, hundreds of MB) end with it.
+    wait_for("call-a's worker processes ending", lambda: not any(map(running, workers)), 10)
     caller_thread.join(60)
     assert result and not (isinstance(result[0], PeerResult) and
                            "IVR_OUTCOME" in result[0].variables)  # cut, Asterisk goes on

@@ -28,6 +28,10 @@ pyttsx3 2.99's espeak driver works in a worker once these quirks are handled:
   ~15 ms for a 4 s prompt, 1.4 s for 5 minutes, 2 minutes for an hour.
 * Nothing in it has a timeout: the server kills a worker whose job outlives
   ``render_timeout`` and starts a new one, as it does after any failed job.
+
+The worker ends itself when the server that started it is gone (killed with SIGKILL, say):
+its job queue holds both ends of its own pipe, so it would otherwise wait for a job for
+ever, holding its voices' memory (hundreds of MB) after every killed instance.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import io
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -81,9 +86,22 @@ _VOICE_IDS: dict[str, str] = {}
 _PIPER: dict[str, Any] = {}  # Piper voices loaded in this worker, by name
 
 
+PARENT_CHECK_SECONDS = 1.0
+"""How often the worker looks whether the server that started it still runs."""
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker thread: end the worker once ``parent`` is gone (it is then reparented)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
+
+
 def _start_engine() -> None:
     """Worker initializer: create the pyttsx3 engine, once per process."""
     global _ENGINE, _ESPEAK
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="ivr-exit-with-server").start()
     import pyttsx3  # only the worker loads espeak-ng
     from pyttsx3.drivers import _espeak
 
