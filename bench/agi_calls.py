@@ -1,14 +1,25 @@
 """N concurrent simulated Asterisk calls through the keypad flow against `ivr serve`.
 
 The server runs as its own process (`python -m ivr serve`, SQLite, prompts pre-rendered);
-this process plays N callers at once with the recorded-Asterisk peer, each call followed by
-the next, for a fixed time. Prompts are "played" by holding the reply to STREAM FILE and
-GET DATA for a while (scaled-down real durations), so N calls are really in flight at once.
+other processes play N callers at once (their first calls spread over 3 s), each call
+followed by the next, for a fixed time.
+Prompts are "played" by holding the reply to STREAM FILE and GET DATA for a while
+(scaled-down real durations), so N calls are really in flight at once.
+
+The callers are bench/fast_agi_caller.py, as in bench.scale: each of the three calls
+(English lost card, English agent, Mandarin lost card) is placed once with `run_call`'s
+full simulated Asterisk and recorded, and the callers replay those recordings, checking
+every command's verb and the queue each call ends in. `run_call` itself costs so much CPU
+per call that, at 500 calls, its own event loops made the tail: the null FastAGI responder
+(bench/null_agi.py), which does no work at all, measured 32 ms at p99 through it. The same
+load against the null responder is measured at each level, through the same callers, and
+reported next to Hotline's (``null_reply_p99_ms``): what this machine and the callers cost.
 
 Reported: calls completed per second, Hotline's reply time per AGI command (from the peer
 sending a reply to it receiving the next command, so network and both event loops count
-against us) as p50/p95/p99, the server's peak RSS, and calls lost (errors, or a call that
-did not end in the expected queue).
+against us) as p50/p95/p99, the server's peak RSS, the callers' CPU per call, and calls
+lost (errors, a call that left its recording, or one that did not end in the expected
+queue).
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -26,10 +38,19 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.fast_agi_caller import FastCaller, RecordedCall, record
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 
+try:  # the callers' loop only; Hotline runs the stock asyncio loop
+    import uvloop as UVLOOP
+except ImportError:  # pragma: no cover - a dev extra
+    UVLOOP = None
+
 ROOT = Path(__file__).resolve().parents[1]
+RAMP_SECONDS = 3.0
+"""The callers' first calls start spread over this long, as in bench.scale: 500 calls
+dialled in the same millisecond queue behind each other even on the null responder."""
 SCRIPTS = [(("1", "3"), "card_services"), (("1", "0"), "customer_service"),
            (("2", "3"), "card_services")]
 
@@ -173,21 +194,126 @@ def _run_level(port: int, concurrency: int, seconds: float, processes: int) -> d
     }
 
 
+async def _replaying(port: int, workers: range, seconds: float,
+                     calls: list[tuple[RecordedCall, str]]) -> dict[str, Any]:
+    """Callers ``workers`` replaying ``calls`` (a recording and the queue it must end in),
+    chosen at random, one call after the other for ``seconds``."""
+    callers = [(FastCaller(recorded), queue) for recorded, queue in calls]
+    stats: dict[str, Any] = {"completed": 0, "lost": 0, "errors": []}
+    until = time.monotonic() + seconds
+
+    async def caller(worker: int) -> None:
+        rng = random.Random(worker)
+        await asyncio.sleep(rng.uniform(0, RAMP_SECONDS))  # callers arrive, not all at once
+        n = 0
+        while time.monotonic() < until:
+            fast, queue = rng.choice(callers)
+            uniqueid = f"bench.{worker}.{n}"
+            n += 1
+            try:
+                variables, diverged = await fast.place(port, uniqueid, rng)
+            except (OSError, TimeoutError) as err:
+                stats["lost"] += 1
+                stats["errors"].append(repr(err))
+                continue
+            if not diverged and variables.get("IVR_QUEUE") == queue:
+                stats["completed"] += 1
+            else:
+                stats["lost"] += 1
+                stats["errors"].append(f"{uniqueid} left the recorded call at {diverged!r}"
+                                       if diverged else f"unexpected end: {variables}")
+
+    await asyncio.gather(*(caller(i) for i in workers))
+    stats["reply_times"] = [t for fast, _ in callers for t in fast.times]
+    return stats
+
+
+def _replaying_process(port: int, first: int, last: int, seconds: float,
+                       calls: list[tuple[RecordedCall, str]]) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    work = _replaying(port, range(first, last), seconds, calls)
+    stats = asyncio.run(work) if UVLOOP is None else UVLOOP.run(work)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return stats
+
+
+def _replay_level(port: int, concurrency: int, seconds: float, processes: int,
+                  calls: list[tuple[RecordedCall, str]]) -> dict[str, Any]:
+    """Like :func:`_run_level`, with the recorded calls replayed (bench/fast_agi_caller.py)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    share = -(-concurrency // processes)
+    starts = list(range(0, concurrency, share))
+    started = time.monotonic()
+    with ProcessPoolExecutor(len(starts)) as pool:
+        parts = list(pool.map(_replaying_process, [port] * len(starts), starts,
+                              [min(concurrency, s + share) for s in starts],
+                              [seconds] * len(starts), [calls] * len(starts)))
+    elapsed = time.monotonic() - started
+    completed = sum(p["completed"] for p in parts)
+    lost = sum(p["lost"] for p in parts)
+    times = [t for p in parts for t in p["reply_times"]]
+    return {
+        "concurrent_calls": concurrency,
+        "caller_processes": len(starts),
+        "seconds": round(elapsed, 1),
+        "calls_completed": completed,
+        "calls_per_second": round(completed / elapsed, 1),
+        "calls_lost": lost,
+        "agi_commands": len(times),
+        "reply_p50_ms": round(_percentile(times, 50) * 1000, 2),
+        "reply_p95_ms": round(_percentile(times, 95) * 1000, 2),
+        "reply_p99_ms": round(_percentile(times, 99) * 1000, 2),
+        "generator_cpu_ms_per_call": round(
+            sum(p["cpu_seconds"] for p in parts) * 1000 / max(1, completed + lost), 2),
+        "errors": [e for p in parts for e in p["errors"]][:5],
+    }
+
+
+def _record_calls(port: int) -> list[tuple[RecordedCall, str]]:
+    """Each of SCRIPTS placed once with `run_call` and recorded; each must reach its queue."""
+    calls = []
+    for i, (steps, queue) in enumerate(SCRIPTS):
+        recorded = asyncio.run(record("127.0.0.1", port, steps, f"bench.record.{i}"))
+        if recorded.variables.get("IVR_QUEUE") != queue:
+            raise RuntimeError(f"the recorded call {steps} did not reach {queue}: "
+                               f"{recorded.variables}")
+        calls.append((recorded, queue))
+    return calls
+
+
 def run(levels: tuple[int, ...] = (50, 500), seconds: float = 20.0,
         processes: int = 2) -> list[dict[str, Any]]:
-    """Run each concurrency level against a fresh server; return one row per level."""
+    """Run each concurrency level against a fresh server, then the same callers against the
+    null responder; return one row per level."""
+    from bench.scale import NullResponder  # bench.scale imports this module
+
     rows = []
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         sounds = Path(tmp) / "sounds"
         for level in levels:
             server = Server(Path(tmp) / f"data{level}", sounds)
+            procs = max(1, min(processes, level // 25))
             try:
-                row = _run_level(server.agi_port, level, seconds, max(1, min(processes, level // 25)))
+                calls = _record_calls(server.agi_port)
+                row = _replay_level(server.agi_port, level, seconds, procs, calls)
                 row["server_peak_rss_mb"] = round(_peak_rss_mb(server.proc.pid), 1)
                 row["server_side_p99_ms_at_most"] = _server_histogram_p(server.http_port, 99)
             finally:
                 row_exit = server.stop()
             row["server_exit_code"] = row_exit
+            # The null responder answers with one recorded call's commands: the agent call.
+            agent_call = next(c for c in calls if c[1] == "customer_service")
+            commands = Path(tmp) / f"commands{level}.txt"
+            commands.write_text("".join(f"{c}\n" for c in agent_call[0].commands))
+            null = NullResponder(commands)
+            try:
+                baseline = _replay_level(null.agi_port, level, seconds, procs, [agent_call])
+            finally:
+                null.stop()
+            row["null_reply_p99_ms"] = baseline["reply_p99_ms"]
+            row["null_calls_lost"] = baseline["calls_lost"]
             rows.append(row)
     return rows
 
