@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import resource
 import signal
 import socket
 import subprocess
@@ -38,14 +37,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.fast_agi_caller import FastCaller, RecordedCall, record
+from bench.fast_agi_caller import FastCaller, RecordedCall, in_processes, record, run_counting_cpu
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
-
-try:  # the callers' loop only; Hotline runs the stock asyncio loop
-    import uvloop as UVLOOP
-except ImportError:  # pragma: no cover - a dev extra
-    UVLOOP = None
 
 ROOT = Path(__file__).resolve().parents[1]
 RAMP_SECONDS = 3.0
@@ -228,35 +222,23 @@ async def _replaying(port: int, workers: range, seconds: float,
     return stats
 
 
-def _replaying_process(port: int, first: int, last: int, seconds: float,
+def _replaying_process(first: int, last: int, port: int, seconds: float,
                        calls: list[tuple[RecordedCall, str]]) -> dict[str, Any]:
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    work = _replaying(port, range(first, last), seconds, calls)
-    stats = asyncio.run(work) if UVLOOP is None else UVLOOP.run(work)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return stats
+    return run_counting_cpu(_replaying(port, range(first, last), seconds, calls))
 
 
 def _replay_level(port: int, concurrency: int, seconds: float, processes: int,
                   calls: list[tuple[RecordedCall, str]]) -> dict[str, Any]:
     """Like :func:`_run_level`, with the recorded calls replayed (bench/fast_agi_caller.py)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    share = -(-concurrency // processes)
-    starts = list(range(0, concurrency, share))
     started = time.monotonic()
-    with ProcessPoolExecutor(len(starts)) as pool:
-        parts = list(pool.map(_replaying_process, [port] * len(starts), starts,
-                              [min(concurrency, s + share) for s in starts],
-                              [seconds] * len(starts), [calls] * len(starts)))
+    parts = in_processes(_replaying_process, concurrency, processes, port, seconds, calls)
     elapsed = time.monotonic() - started
     completed = sum(p["completed"] for p in parts)
     lost = sum(p["lost"] for p in parts)
     times = [t for p in parts for t in p["reply_times"]]
     return {
         "concurrent_calls": concurrency,
-        "caller_processes": len(starts),
+        "caller_processes": len(parts),
         "seconds": round(elapsed, 1),
         "calls_completed": completed,
         "calls_per_second": round(completed / elapsed, 1),

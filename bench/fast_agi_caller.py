@@ -23,13 +23,21 @@ from __future__ import annotations
 
 import asyncio
 import random
+import resource
 import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 from ivr.testing.agi_wire import ENCODING, ERRORS, agi_environment, encode_environment, parse_args
+
+try:  # the callers' loop only; Hotline runs the stock asyncio loop
+    import uvloop as UVLOOP
+except ImportError:  # pragma: no cover - a dev extra
+    UVLOOP = None
 
 HELD = (b"STREAM FILE", b"GET DATA")
 
@@ -159,3 +167,24 @@ class FastCaller:
             transport.close()
             raise TimeoutError(f"call {uniqueid} still running after {call_timeout}s") from None
         return call.variables, call.diverged
+
+
+def run_counting_cpu(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run the callers' coroutine on their loop (uvloop when installed); its stats gain
+    ``cpu_seconds``, the CPU this process spent on them."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    stats = asyncio.run(work) if UVLOOP is None else UVLOOP.run(work)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return stats
+
+
+def in_processes(callers: Callable[..., dict[str, Any]], concurrency: int, processes: int,
+                 *args: Any) -> list[dict[str, Any]]:
+    """``callers(first, last, *args)`` for each share of ``range(concurrency)``, one process
+    per share (at most ``processes``), so no one caller loop queues the replies it times."""
+    share = -(-concurrency // processes)
+    starts = list(range(0, concurrency, share))
+    with ProcessPoolExecutor(len(starts)) as pool:
+        return list(pool.map(callers, starts, [min(concurrency, s + share) for s in starts],
+                             *([arg] * len(starts) for arg in args)))

@@ -36,7 +36,6 @@ import asyncio
 import os
 import random
 import re
-import resource
 import signal
 import socket
 import subprocess
@@ -50,14 +49,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-try:  # the simulated Asterisk's loop only; Hotline runs the stock asyncio loop
-    import uvloop as UVLOOP
-except ImportError:  # pragma: no cover - a dev extra
-    UVLOOP = None
-
 from bench import bench_pg_url
 from bench.agi_calls import ROOT, Server, _free_port, _percentile
-from bench.fast_agi_caller import FastCaller, RecordedCall, record
+from bench.fast_agi_caller import FastCaller, RecordedCall, in_processes, record, run_counting_cpu
 from ivr.store.db import make_engine
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
@@ -119,14 +113,9 @@ async def _callers(ports: list[int], workers: range, seconds: float, run: str,
     return stats
 
 
-def _callers_process(ports: list[int], first: int, last: int, seconds: float, run: str,
+def _callers_process(first: int, last: int, ports: list[int], seconds: float, run: str,
                      recorded: RecordedCall | None) -> dict[str, Any]:
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    calls = _callers(ports, range(first, last), seconds, run, recorded)
-    stats = asyncio.run(calls) if UVLOOP is None else UVLOOP.run(calls)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    stats["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return stats
+    return run_counting_cpu(_callers(ports, range(first, last), seconds, run, recorded))
 
 
 def load(ports: list[int], concurrency: int, seconds: float, processes: int,
@@ -135,14 +124,8 @@ def load(ports: list[int], concurrency: int, seconds: float, processes: int,
     other for ``seconds``, alternating over ``ports``; every call started is finished.
     With ``recorded`` the callers replay it (bench/fast_agi_caller.py), else they run
     `run_call`'s full simulated Asterisk."""
-    share = -(-concurrency // processes)
-    starts = list(range(0, concurrency, share))
     started = time.monotonic()
-    with ProcessPoolExecutor(len(starts)) as pool:
-        parts = list(pool.map(_callers_process, [ports] * len(starts), starts,
-                              [min(concurrency, s + share) for s in starts],
-                              [seconds] * len(starts), [run] * len(starts),
-                              [recorded] * len(starts)))
+    parts = in_processes(_callers_process, concurrency, processes, ports, seconds, run, recorded)
     calls = [c for p in parts for c in p["calls"]]
     return {"elapsed": time.monotonic() - started,
             "calls": calls,
