@@ -432,9 +432,10 @@ def soak_verdict(samples: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         during = [s for s in mine if s["phase"] == "calls"]
         warm = during[min(2, len(during) - 1)] if during else mine[0]  # after a minute
         before, after = mine[0], mine[-1]
-        # Open files: each call in flight holds its FastAGI socket, and the database pool
-        # opens its connections with the first calls, so the files to compare are those the
-        # instance holds besides its calls' sockets, warm against after.
+        # Open files: each call in flight holds its FastAGI socket, and the first calls
+        # start the TTS worker (its pipes) and more database connections, all kept: the
+        # files to compare are those the instance holds besides its calls' sockets, a
+        # minute in against after.
         in_flight = warm["active_calls"] if warm is not before else None
         warm_fds = warm["fds"] - (in_flight if in_flight and in_flight == in_flight else 0)
         # Growth per minute over the second half of the calls: a leak grows steadily, the
