@@ -15,6 +15,8 @@ from ivr.nlu.errors import NluError
 Console = Any  # ivr.cli.Console (ivr.cli imports this module)
 DATA_DIR = Path("models/intents/data")
 OUT_ROOT = Path("models/intents")
+MISSES_SHOWN = 20
+"""Misclassified sentences ``ivr intents eval`` prints (``--json`` lists every one)."""
 
 
 def register(sub: Any, add_command: Any) -> None:
@@ -78,7 +80,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace, out: Console) -> int:
         predicted = [answer_as_a_call(model, ask, r.text, r.lang) for r in rows]
         pipeline = "call"
     result = {"model": model.version, "file": str(args.file), "pipeline": pipeline,
-              **report(rows, predicted)}
+              **report(rows, predicted),
+              # Which sentences went wrong, so an admin sees what wording to add.
+              "misses": [{"lang": r.lang, "intent": r.intent, "predicted": guess,
+                          "text": r.text}
+                         for r, guess in zip(rows, predicted, strict=True) if guess != r.intent]}
     out.result(result, _human(result))
     return 0
 
@@ -99,4 +105,11 @@ def _human(r: dict[str, Any]) -> str:
     for gold in labels:
         row = r["confusion"].get(gold, {})
         lines.append(f"{gold:<16}" + "".join(f"{row.get(p, 0):>7}" for p in labels))
+    misses = r.get("misses", [])
+    if misses:
+        lines += ["", f"misses ({len(misses)}: expected -> understood, the sentence)"]
+        lines += [f"{m['lang']}  {m['intent']} -> {m['predicted']}: {m['text']}"
+                  for m in misses[:MISSES_SHOWN]]
+        if len(misses) > MISSES_SHOWN:
+            lines.append(f"… and {len(misses) - MISSES_SHOWN} more (--json lists them all)")
     return "\n".join(lines)

@@ -114,6 +114,18 @@ def test_eval_scores_what_a_call_makes_of_the_text(model_dir: Path, tmp_path: Pa
     assert docs["call"]["per_intent"]["card_lost"]["recall"] == 0.0
     assert docs["call"]["per_intent"]["agent"]["recall"] == 1.0
     assert docs["model"]["per_intent"]["card_lost"]["recall"] == 1.0
+    # The sentence that went wrong is named, so the admin knows what wording to add.
+    [miss] = docs["call"]["misses"]
+    assert (miss["lang"], miss["intent"], miss["text"]) == ("zh-CN", "card_lost",
+                                                            "I lost my card please")
+    assert miss["predicted"] != "card_lost"
+    assert docs["model"]["misses"] == []
+    code = main(["--data-dir", str(tmp_path), "intents", "eval", str(sample),
+                 "--model", str(model_dir)])
+    assert code == 0
+    shown = capsys.readouterr().out
+    assert "misses (1" in shown
+    assert f"zh-CN  card_lost -> {miss['predicted']}: I lost my card please" in shown
 
 
 def test_eval_with_a_missing_model_exits_nonzero(tmp_path: Path,
