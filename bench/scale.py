@@ -421,7 +421,6 @@ def soak(concurrency: int, minutes: float, processes: int = 4,
             "samples": samples}
 
 
-
 def soak_verdict(samples: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per instance: is it flat after the soak? ``samples`` as :func:`soak` takes them
     (``phase`` idle-before, calls or idle-after; ``instance``, ``at``, ``rss_mb``, ``fds``,
