@@ -28,7 +28,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fast_agi_caller import FastCaller, RecordedCall, in_processes, record, run_counting_cpu
+from bench.null_agi import NullResponder, free_port
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
 
@@ -47,12 +47,6 @@ RAMP_SECONDS = 3.0
 dialled in the same millisecond queue behind each other even on the null responder."""
 SCRIPTS = [(("1", "3"), "card_services"), (("1", "0"), "customer_service"),
            (("2", "3"), "card_services")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _prompt_time(command: str) -> float:
@@ -96,7 +90,7 @@ class Server:
     """`ivr serve` in a subprocess on free loopback ports, in a throwaway data dir."""
 
     def __init__(self, data_dir: Path, sounds_dir: Path, env: dict[str, str] | None = None) -> None:
-        self.agi_port, self.http_port = _free_port(), _free_port()
+        self.agi_port, self.http_port = free_port(), free_port()
         env = {**os.environ, "IVR_PROMPTS__SOUNDS_DIR": str(sounds_dir), "IVR_LOG_LEVEL": "WARNING",
                "IVR_AGI__MAX_CALLS": "5000", **(env or {})}
         # Its log goes to a file: a pipe nobody reads would fill up and stop the server
@@ -269,8 +263,6 @@ def run(levels: tuple[int, ...] = (50, 500), seconds: float = 20.0,
         processes: int = 2) -> list[dict[str, Any]]:
     """Run each concurrency level against a fresh server, then the same callers against the
     null responder; return one row per level."""
-    from bench.scale import NullResponder  # bench.scale imports this module
-
     rows = []
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         sounds = Path(tmp) / "sounds"

@@ -36,10 +36,7 @@ import asyncio
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -50,8 +47,9 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import bench_pg_url
-from bench.agi_calls import ROOT, Server, _free_port, _percentile
+from bench.agi_calls import Server, _percentile
 from bench.fast_agi_caller import FastCaller, RecordedCall, in_processes, record, run_counting_cpu
+from bench.null_agi import NullResponder
 from ivr.store.db import make_engine
 from ivr.testing.agi_peer import run_call
 from ivr.testing.agi_script import CallerScript
@@ -276,28 +274,6 @@ async def _lost(url: str, calls: list[tuple[str, str | None]], wait: float = 30.
 
 
 # The two servers -------------------------------------------------------------------------
-
-class NullResponder:
-    """bench/null_agi.py in a subprocess."""
-
-    def __init__(self, commands: Path) -> None:
-        self.agi_port = _free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.null_agi", "--port", str(self.agi_port),
-             "--commands", str(commands)], cwd=ROOT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.agi_port), 1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the null responder did not start")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
 
 def _hotlines(tmp: Path, url: str) -> list[Server]:
     sounds = tmp / "sounds"
